@@ -1,0 +1,89 @@
+"""The project's one entry point: ``nox -s tests``, ``nox -s docs``, ``nox -s lint`` and friends.
+
+Every session installs what it needs into its own virtual environment (uv when it is there, which
+``pip install 'nox[uv]'`` brings), so a machine with Python 3.11 and pip is enough.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint", "docs"]
+
+ROOT = Path(__file__).parent
+DOCS_OUT = ROOT / "docs" / "_build" / "html"
+PYTHON = "3.11"
+# uv skips writing .pyc files when PYTHONDONTWRITEBYTECODE is set; compiled files keep warm builds fast.
+ENV = {"UV_COMPILE_BYTECODE": "1"}
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    session.install("-e", f".[{','.join(extras)}]", env=ENV)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite, the doctests of the package and the README."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff (lint and format check) and mypy in strict mode on the package."""
+    _install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+def _sphinx_args(session: nox.Session, builder: str, out: Path) -> list[str]:
+    args = ["-n", "-W", "--keep-going", "-b", builder, "docs", str(out)]
+    # jupyter-cache keys on the notebook text alone, so a change in src/ would not re-run a page:
+    # CI (and anyone who asks with `nox -s docs -- --force`) executes every page afresh.
+    if os.environ.get("CI") or "--force" in session.posargs:
+        args += ["-D", "nb_execution_mode=force"]
+    return args
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html, executing every page (never serves)."""
+    _install(session, "docs")
+    session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT))
+    session.log(f"Built {DOCS_OUT / 'index.html'}")
+
+
+@nox.session(name="docs-live", python=PYTHON)
+def docs_live(session: nox.Session) -> None:
+    """Serve the site on http://127.0.0.1:8000 and rebuild it on every change (for authors)."""
+    _install(session, "docs")
+    session.install("sphinx-autobuild==2025.8.25", env=ENV)
+    session.run(
+        "sphinx-autobuild",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--watch",
+        "src",
+        "--watch",
+        "conf",
+        "--ignore",
+        "docs/_build",
+        "docs",
+        str(DOCS_OUT),
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks under benchmarks/ (pass ``-- --save`` to write the JSON the docs show)."""
+    _install(session, "test")
+    session.run("python", "benchmarks/run.py", *session.posargs)
