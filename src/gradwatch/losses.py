@@ -1,0 +1,243 @@
+r"""Loss functions: the value, and its gradient with respect to the prediction.
+
+Each loss ``L`` is called as ``L(y_pred, y) -> float`` and ``L.grad(y_pred, y) -> ndarray``
+(same shape and dtype as ``y_pred``); ``L.value_and_grad`` gives both from one pass. All of
+them average, as PyTorch's default ``reduction="mean"`` does, so the gradient carries the
+factor :math:`1/N`.
+
+=========================  =================================  ====================================
+name                       ``y_pred``                         ``y``
+=========================  =================================  ====================================
+``mse``                    any shape                          same shape (or ``(n,)`` for ``(n, 1)``)
+``bce``                    probabilities in :math:`[0, 1]`    targets in :math:`[0, 1]`, same shape
+``bce_with_logits``        logits, any shape                  targets in :math:`[0, 1]`, same shape
+``softmax_cross_entropy``  logits ``(n_samples, n_classes)``  integer labels ``(n_samples,)``
+=========================  =================================  ====================================
+
+Examples
+--------
+>>> import numpy as np
+>>> import gradwatch as gw
+>>> mse = gw.losses.get("mse")
+>>> mse(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
+2.5
+>>> mse.grad(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
+array([[1.],
+       [2.]])
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from gradwatch._validation import Array, as_float_array
+
+__all__ = ["BCE", "MSE", "BCEWithLogits", "Loss", "SoftmaxCrossEntropy", "get", "names"]
+
+
+def _check_prediction(y_pred: object) -> Array:
+    array = as_float_array(y_pred, "y_pred")
+    if array.size == 0:
+        raise ValueError(f"y_pred must not be empty, got shape {array.shape}")
+    return array
+
+
+def _match_target(y_pred: Array, y: object, loss: str) -> Array:
+    """Return ``y`` with the shape and dtype of ``y_pred``, or raise a ValueError."""
+    target = as_float_array(y, "y")
+    if target.shape != y_pred.shape:
+        if target.ndim == 1 and y_pred.shape == (target.shape[0], 1):
+            target = target.reshape(-1, 1)
+        else:
+            raise ValueError(
+                f"y has shape {target.shape} but {loss} needs the shape of y_pred, {y_pred.shape}"
+            )
+    return target.astype(y_pred.dtype, copy=False)
+
+
+class Loss:
+    """Base class: ``__call__`` gives the mean loss, ``grad`` its gradient w.r.t. ``y_pred``."""
+
+    name: ClassVar[str] = ""
+
+    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
+        """Return the loss and :math:`\\partial L/\\partial y_\\text{pred}` from one pass."""
+        raise NotImplementedError
+
+    def __call__(self, y_pred: Array, y: Array) -> float:
+        """Return the mean loss as a Python float."""
+        return self.value_and_grad(y_pred, y)[0]
+
+    def grad(self, y_pred: Array, y: Array) -> Array:
+        """Return the gradient of the mean loss with respect to ``y_pred``."""
+        return self.value_and_grad(y_pred, y)[1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    r"""Mean squared error over all elements, :math:`\frac1N\sum (\hat y - y)^2`.
+
+    The gradient is :math:`\frac2N(\hat y - y)`.
+    """
+
+    name = "mse"
+
+    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
+        """Return the mean squared error and its gradient."""
+        y_pred = _check_prediction(y_pred)
+        diff = y_pred - _match_target(y_pred, y, self.name)
+        value = float(np.vdot(diff, diff)) / diff.size
+        diff *= 2.0 / diff.size
+        return value, diff
+
+
+def _check_probability_targets(target: Array) -> None:
+    if np.any((target < 0) | (target > 1)) or not np.all(np.isfinite(target)):
+        raise ValueError("y must hold targets in [0, 1]")
+
+
+class BCE(Loss):
+    r"""Binary cross-entropy of probabilities, :math:`-\frac1N\sum y\log p + (1-y)\log(1-p)`.
+
+    As in PyTorch, each log is clamped at :math:`-100`, so a probability of exactly 0 or 1 gives a
+    large finite loss instead of infinity, and the gradient
+    :math:`(p - y)/(p(1-p))/N` has its denominator floored at :math:`10^{-12}`.
+    Prefer :class:`BCEWithLogits` on the logits: it is exact for every input.
+    """
+
+    name = "bce"
+
+    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
+        """Return the binary cross-entropy and its gradient."""
+        p = _check_prediction(y_pred)
+        if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
+            raise ValueError(
+                "y_pred must hold probabilities in [0, 1] for 'bce'; "
+                "for logits use 'bce_with_logits'"
+            )
+        target = _match_target(p, y, self.name)
+        _check_probability_targets(target)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        value = -float(np.mean(target * log_p + (1.0 - target) * log_q))
+        grad = (p - target) / np.maximum(p * (1.0 - p), 1e-12) / p.size
+        return value, grad.astype(p.dtype, copy=False)
+
+
+class BCEWithLogits(Loss):
+    r"""Binary cross-entropy on logits :math:`z`, with :math:`p = \sigma(z)` never formed.
+
+    Written as :math:`\max(z, 0) - z y + \log(1 + e^{-|z|})`, which is exact for any :math:`z`;
+    the gradient is :math:`(\sigma(z) - y)/N`.
+    """
+
+    name = "bce_with_logits"
+
+    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
+        """Return the loss and its gradient with respect to the logits."""
+        z = _check_prediction(y_pred)
+        target = _match_target(z, y, self.name)
+        _check_probability_targets(target)
+        e = np.exp(-np.abs(z))
+        value = float(np.mean(np.maximum(z, 0.0) - z * target + np.log1p(e)))
+        sigmoid = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        grad = (sigmoid - target) / z.size
+        return value, grad.astype(z.dtype, copy=False)
+
+
+class SoftmaxCrossEntropy(Loss):
+    r"""Softmax cross-entropy of logits ``(n_samples, n_classes)`` against integer labels.
+
+    :math:`L = \frac1n \sum_i \left(\log\sum_k e^{z_{ik}} - z_{i y_i}\right)`, through
+    log-sum-exp (the row maximum is subtracted first); the gradient is
+    :math:`(\mathrm{softmax}(z) - \mathrm{onehot}(y))/n`. PyTorch's ``cross_entropy``.
+    """
+
+    name = "softmax_cross_entropy"
+
+    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
+        """Return the cross-entropy and its gradient with respect to the logits."""
+        z = _check_prediction(y_pred)
+        if z.ndim != 2:
+            raise ValueError(
+                f"y_pred must be logits of shape (n_samples, n_classes), got shape {z.shape}"
+            )
+        n, k = z.shape
+        labels = np.asarray(y)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"y must hold integer class labels, got dtype {labels.dtype}")
+        if labels.shape != (n,):
+            raise ValueError(f"y must have shape ({n},) to match y_pred, got {labels.shape}")
+        if np.any((labels < 0) | (labels >= k)):
+            bad = labels[(labels < 0) | (labels >= k)][0]
+            raise ValueError(f"y holds the label {int(bad)}, outside the range [0, {k})")
+        shifted = z - z.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        value = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
+        grad = exp / total
+        grad[rows, labels] -= 1.0
+        grad /= n
+        return value, grad
+
+
+_REGISTRY: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (MSE, BCE, BCEWithLogits, SoftmaxCrossEntropy)
+}
+_ALIASES = {"cross_entropy": "softmax_cross_entropy", "binary_cross_entropy": "bce"}
+
+
+def names() -> tuple[str, ...]:
+    """Names of the registered losses.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.losses.names()
+    ('mse', 'bce', 'bce_with_logits', 'softmax_cross_entropy')
+    """
+    return tuple(_REGISTRY)
+
+
+def get(loss: str | Loss) -> Loss:
+    """Return a loss from its name, or the given :class:`Loss` unchanged.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A name from :func:`names` (``cross_entropy`` is an alias), or an instance.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.losses.get("mse")
+    MSE()
+    >>> gw.losses.get("hinge")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'hinge'; expected one of: mse, bce, bce_with_logits, softmax_cross_entropy
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name (str) or a Loss, got {type(loss).__name__}")
+    key = _ALIASES.get(loss.lower(), loss.lower())
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown loss {loss!r}; expected one of: {', '.join(_REGISTRY)}")
+    return _REGISTRY[key]()
+

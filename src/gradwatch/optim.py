@@ -1,0 +1,193 @@
+r"""Optimisers: update parameters in place from their gradients.
+
+Each optimiser is called as ``opt.step(params, grads)`` with two lists of arrays in the same
+order (``net.params()`` and ``net.grads()``). Its state (momentum, moment estimates) belongs to
+positions in those lists, so pass the same parameters, in the same order, at every step.
+
+Examples
+--------
+>>> import numpy as np
+>>> import gradwatch as gw
+>>> w = np.array([1.0, -2.0])
+>>> gw.optim.SGD(lr=0.5).step([w], [np.array([2.0, 2.0])])
+>>> w
+array([ 0., -3.])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from gradwatch._validation import Array, check_array_list, check_positive, check_same_structure
+
+__all__ = ["SGD", "Adam", "Optimizer"]
+
+
+class Optimizer:
+    """Base class: checks the lists, keeps the state, counts the steps."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = check_positive(lr, "lr")
+        self.steps = 0
+        self._shapes: list[tuple[int, ...]] | None = None
+
+    def _check(self, params: Sequence[Array], grads: Sequence[Array]) -> tuple[list[Array], list[Array]]:
+        weights = check_array_list(params, "params")
+        arrays = check_array_list(grads, "grads")
+        check_same_structure(weights, arrays, "params", "grads")
+        shapes = [w.shape for w in weights]
+        if self._shapes is not None and shapes != self._shapes:
+            raise ValueError(
+                f"params changed since the first step: shapes {shapes} instead of {self._shapes}; "
+                f"use a new optimiser for another model"
+            )
+        self._shapes = shapes
+        return weights, arrays
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        """Update every parameter in place."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional (heavy-ball) momentum and weight decay.
+
+    .. math::
+
+        v \leftarrow \mu v + (g + \lambda w), \qquad w \leftarrow w - \eta v
+
+    (PyTorch's form; with :math:`\mu = 0` it is :math:`w \leftarrow w - \eta g`).
+
+    Parameters
+    ----------
+    lr : float, default 0.1
+        Learning rate :math:`\eta > 0`.
+    momentum : float, default 0.0
+        :math:`\mu \in [0, 1)`.
+    weight_decay : float, default 0.0
+        L2 penalty :math:`\lambda \ge 0`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> opt = gw.optim.SGD(lr=1.0, momentum=0.5)
+    >>> w = np.zeros(1)
+    >>> for _ in range(2):
+    ...     opt.step([w], [np.ones(1)])
+    >>> float(w[0])
+    -2.5
+    """
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if not (weight_decay >= 0.0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
+        self.momentum = float(momentum)
+        self.weight_decay = float(weight_decay)
+        self._velocity: list[Array] = []
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        """Update every parameter in place.
+
+        Parameters
+        ----------
+        params, grads : sequence of ndarray
+            Same length and shapes; ``params`` are changed in place.
+        """
+        weights, arrays = self._check(params, grads)
+        if self.momentum and not self._velocity:
+            self._velocity = [np.zeros_like(w) for w in weights]
+        for i, (w, g) in enumerate(zip(weights, arrays, strict=True)):
+            direction = g + self.weight_decay * w if self.weight_decay else g
+            if self.momentum:
+                v = self._velocity[i]
+                v *= self.momentum
+                v += direction
+                direction = v
+            w -= self.lr * direction
+        self.steps += 1
+
+    def __repr__(self) -> str:
+        return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2015): steps scaled by running moment estimates, bias-corrected.
+
+    .. math::
+
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        w \leftarrow w - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+    betas : tuple of float, default (0.9, 0.999)
+        Each in :math:`[0, 1)`.
+    eps : float, default 1e-8
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient (as PyTorch's ``Adam``, not ``AdamW``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> w = np.array([1.0])
+    >>> gw.optim.Adam(lr=0.1).step([w], [np.array([123.0])])
+    >>> round(float(w[0]), 6)
+    0.9
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr)
+        if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = check_positive(eps, "eps")
+        if not (weight_decay >= 0.0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
+        self.weight_decay = float(weight_decay)
+        self._m: list[Array] = []
+        self._v: list[Array] = []
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        """Update every parameter in place.
+
+        Parameters
+        ----------
+        params, grads : sequence of ndarray
+            Same length and shapes; ``params`` are changed in place.
+        """
+        weights, arrays = self._check(params, grads)
+        if not self._m:
+            self._m = [np.zeros_like(w) for w in weights]
+            self._v = [np.zeros_like(w) for w in weights]
+        self.steps += 1
+        beta1, beta2 = self.betas
+        correction1 = 1.0 - beta1**self.steps
+        correction2 = 1.0 - beta2**self.steps
+        for w, g, m, v in zip(weights, arrays, self._m, self._v, strict=True):
+            grad = g + self.weight_decay * w if self.weight_decay else g
+            m *= beta1
+            m += (1.0 - beta1) * grad
+            v *= beta2
+            v += (1.0 - beta2) * grad * grad
+            denominator = np.sqrt(v / correction2)
+            denominator += self.eps
+            w -= (self.lr / correction1) * m / denominator
+
+    def __repr__(self) -> str:
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
