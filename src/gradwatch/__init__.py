@@ -8,7 +8,8 @@ The modules, one concept each:
 - :class:`gradwatch.MLP` (:mod:`gradwatch.network`) of :class:`gradwatch.Dense` layers;
 - :mod:`gradwatch.clip`: gradient norms and clipping;
 - :mod:`gradwatch.optim`: optimisers;
-- :func:`gradwatch.gradcheck`: backpropagation against finite differences.
+- :func:`gradwatch.gradcheck`: backpropagation against finite differences;
+- :func:`gradwatch.train` (:mod:`gradwatch.training`): a training loop that records gradient health.
 
 Examples
 --------
@@ -25,6 +26,7 @@ from gradwatch import activations, clip, experiments, init, losses, optim
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.layers import Dense
 from gradwatch.network import MLP
+from gradwatch.training import History, train
 
 __version__ = "0.1.0"
 
@@ -32,6 +34,7 @@ __all__ = [
     "MLP",
     "Dense",
     "GradCheckReport",
+    "History",
     "__version__",
     "activations",
     "clip",
@@ -40,4 +43,5 @@ __all__ = [
     "init",
     "losses",
     "optim",
+    "train",
 ]
