@@ -22,7 +22,7 @@ Examples
 True
 """
 
-from gradwatch import activations, clip, experiments, init, losses, optim
+from gradwatch import activations, clip, diagnostics, experiments, init, losses, optim, plotting
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.layers import Dense
 from gradwatch.network import MLP
@@ -38,10 +38,12 @@ __all__ = [
     "__version__",
     "activations",
     "clip",
+    "diagnostics",
     "experiments",
     "gradcheck",
     "init",
     "losses",
     "optim",
+    "plotting",
     "train",
 ]
