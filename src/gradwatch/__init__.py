@@ -22,7 +22,17 @@ Examples
 True
 """
 
-from gradwatch import activations, clip, diagnostics, experiments, init, losses, optim, plotting
+from gradwatch import (
+    activations,
+    clip,
+    diagnostics,
+    experiments,
+    init,
+    losses,
+    optim,
+    plotting,
+    theory,
+)
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.layers import Dense
 from gradwatch.network import MLP
@@ -45,5 +55,6 @@ __all__ = [
     "losses",
     "optim",
     "plotting",
+    "theory",
     "train",
 ]
