@@ -6,6 +6,8 @@ The modules, one concept each:
 - :mod:`gradwatch.init`: weight initialisers and :func:`~gradwatch.init.calculate_gain`;
 - :mod:`gradwatch.losses`: losses and their gradients;
 - :class:`gradwatch.MLP` (:mod:`gradwatch.network`) of :class:`gradwatch.Dense` layers;
+- :class:`gradwatch.RNN` (:mod:`gradwatch.rnn`): a vanilla recurrent network with backpropagation
+  through time;
 - :mod:`gradwatch.clip`: gradient norms and clipping;
 - :mod:`gradwatch.optim`: optimisers;
 - :func:`gradwatch.gradcheck`: backpropagation against finite differences;
@@ -36,12 +38,14 @@ from gradwatch import (
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.layers import Dense
 from gradwatch.network import MLP
+from gradwatch.rnn import RNN
 from gradwatch.training import History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
+    "RNN",
     "Dense",
     "GradCheckReport",
     "History",

@@ -48,10 +48,11 @@ class History:
     clipped : ndarray of bool, shape (steps,)
         Whether clipping changed the gradients.
     layer_grad_norms : ndarray, shape (steps, n_layers)
-        Frobenius norm of each layer's weight gradient ``dW`` (before clipping).
+        Frobenius norm of each weight matrix's gradient (before clipping): one column per layer
+        of an MLP, one per matrix of another model.
     update_ratios : ndarray, shape (steps, n_layers)
-        ``std(update) / std(W)`` of each layer's weights: about :math:`10^{-3}` is the usual
-        guide for a healthy learning rate.
+        ``std(update) / std(W)`` of each weight matrix: about :math:`10^{-3}` is the usual guide
+        for a healthy learning rate.
     diverged : bool
         True if the loss or the gradient became ``nan`` or ``inf``; training then stopped and
         the arrays end at that step.
@@ -115,11 +116,11 @@ def train(
 
     Parameters
     ----------
-    net : MLP
-        Trained in place.
-    x : ndarray, shape (n_samples, n_in)
+    net : MLP or RNN
+        Trained in place; any model with ``params()``, ``grads()`` and ``loss_and_grads``.
+    x : ndarray, shape (n_samples, n_in) or (n_samples, n_steps, n_in)
     y : ndarray
-        Targets in the form the loss expects.
+        Targets in the form the loss expects, samples along the first axis.
     loss : str or Loss, default "mse"
     optimizer : Optimizer, optional
         Default ``SGD(lr=0.1)``.
@@ -162,8 +163,11 @@ def train(
     """
     x_array = as_float_array(x, "x")
     y_array = np.asarray(y)
-    if x_array.ndim != 2:
-        raise ValueError(f"x must be 2-D (n_samples, n_in), got shape {x_array.shape}")
+    if x_array.ndim < 2:
+        raise ValueError(
+            f"x must have samples along its first axis, (n_samples, n_in) for an MLP, "
+            f"got shape {x_array.shape}"
+        )
     n = x_array.shape[0]
     if y_array.shape[:1] != (n,):
         raise ValueError(f"x has {n} samples but y has shape {y_array.shape}")
@@ -179,7 +183,11 @@ def train(
     opt = optimizer if optimizer is not None else optim.SGD(lr=0.1)
     rng = make_rng(seed, "seed")
     params = net.params()
-    weights = [layer.W for layer in net.layers]
+    grads_now = net.grads()
+    # The weight matrices and their gradients: every 2-D parameter, in order (for an MLP, one
+    # per layer). The gradient arrays are the model's own, rewritten by every backward pass.
+    weights = [p for p in params if p.ndim >= 2]
+    weight_grads = [g for p, g in zip(params, grads_now, strict=True) if p.ndim >= 2]
     n_layers = len(weights)
 
     loss_log = np.full(steps, np.nan)
@@ -202,7 +210,7 @@ def train(
             value, grads = net.loss_and_grads(x_array[batch], y_array[batch], loss=loss_fn)
             G = clipping.global_norm(grads)
             loss_log[step], norm_log[step] = value, G
-            layer_log[step] = [float(np.linalg.norm(layer.dW)) for layer in net.layers]
+            layer_log[step] = [float(np.linalg.norm(g)) for g in weight_grads]
             done = step + 1
             if not (np.isfinite(value) and np.isfinite(G)):
                 diverged = True

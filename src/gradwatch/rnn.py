@@ -1,0 +1,285 @@
+r"""A vanilla recurrent network trained with backpropagation through time.
+
+At every time step :math:`t` the hidden state is
+
+.. math::
+
+    h_t = \tanh(x_t W_{xh} + h_{t-1} W_{hh} + b_h), \qquad y_t = h_t W_{hy} + b_y,
+
+with :math:`h_0 = 0` and rows as samples. Backpropagation through time walks the steps in
+reverse; the gradient reaching :math:`h_{t-k}` from :math:`h_t` is multiplied :math:`k` times
+by :math:`\operatorname{diag}(1 - h^2) W_{hh}^\top`, the same product of factors as in a deep
+network but with one shared matrix. When the spectral radius of :math:`W_{hh}` is below 1 the
+gradient vanishes over time; above 1 it can explode (Bengio, Simard & Frasconi 1994; Pascanu,
+Mikolov & Bengio 2013).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from gradwatch import losses
+from gradwatch._validation import Array, as_float_array, make_rng
+from gradwatch.layers import init_weight
+
+__all__ = ["RNN"]
+
+
+class RNN:
+    """Vanilla tanh recurrent network with a linear read-out.
+
+    Parameters
+    ----------
+    n_in, n_hidden, n_out : int
+        Widths of the input, the hidden state and the output.
+    return_sequences : bool, default False
+        Output every step, shape ``(n_samples, n_steps, n_out)``, or only the last one,
+        ``(n_samples, n_out)``.
+    spectral_radius : float, optional
+        If given, :math:`W_{hh}` is rescaled so that the largest absolute eigenvalue equals it.
+    init : str or callable, default "xavier_uniform"
+        Initialiser of :math:`W_{xh}` and :math:`W_{hy}`.
+    recurrent_init : str or callable, default "orthogonal"
+        Initialiser of :math:`W_{hh}`.
+    seed : int or numpy.random.Generator, default 0
+    dtype : numpy floating dtype, default float64
+
+    Attributes
+    ----------
+    W_xh : ndarray, shape (n_in, n_hidden)
+    W_hh : ndarray, shape (n_hidden, n_hidden)
+    b_h : ndarray, shape (n_hidden,)
+    W_hy : ndarray, shape (n_hidden, n_out)
+    b_y : ndarray, shape (n_out,)
+    dW_xh, dW_hh, db_h, dW_hy, db_y : ndarray
+        Gradients of the loss, set by :meth:`backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> rnn = gw.RNN(2, 8, 1, seed=0)
+    >>> x = np.random.default_rng(0).normal(size=(4, 10, 2))   # 4 sequences of 10 steps
+    >>> rnn.forward(x).shape
+    (4, 1)
+    >>> gw.gradcheck(rnn, x, np.zeros((4, 1))).passed
+    True
+    """
+
+    _NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
+
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
+        *,
+        return_sequences: bool = False,
+        spectral_radius: float | None = None,
+        init: str | Any = "xavier_uniform",
+        recurrent_init: str | Any = "orthogonal",
+        seed: int | np.random.Generator = 0,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
+        for name, value in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise TypeError(f"dtype must be a floating-point type, got {self.dtype}")
+        rng = make_rng(seed, "seed")
+        self.return_sequences = bool(return_sequences)
+        self.W_xh = init_weight(init, (n_in, n_hidden), rng, self.dtype)
+        self.W_hh = init_weight(recurrent_init, (n_hidden, n_hidden), rng, self.dtype)
+        if spectral_radius is not None:
+            if not np.isfinite(spectral_radius) or spectral_radius <= 0:
+                raise ValueError(
+                    f"spectral_radius must be a positive number, got {spectral_radius!r}"
+                )
+            radius = float(np.max(np.abs(np.linalg.eigvals(self.W_hh))))
+            if radius == 0:
+                raise ValueError("recurrent_init gave W_hh with spectral radius 0; cannot rescale")
+            self.W_hh *= spectral_radius / radius
+        self.b_h = np.zeros(n_hidden, dtype=self.dtype)
+        self.W_hy = init_weight(init, (n_hidden, n_out), rng, self.dtype)
+        self.b_y = np.zeros(n_out, dtype=self.dtype)
+        for name in self._NAMES:
+            setattr(self, "d" + name, np.zeros_like(getattr(self, name)))
+        self._x: Array | None = None
+        self._h: Array | None = None  # (n_steps + 1, n_samples, n_hidden), h[0] = 0
+        self.hidden_grad_norms: Array = np.zeros(0, dtype=self.dtype)
+
+    @property
+    def n_in(self) -> int:
+        """Width of the input."""
+        return int(self.W_xh.shape[0])
+
+    @property
+    def n_hidden(self) -> int:
+        """Width of the hidden state."""
+        return int(self.W_hh.shape[0])
+
+    def params(self) -> list[Array]:
+        """Return ``[W_xh, W_hh, b_h, W_hy, b_y]``, the arrays themselves.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> [p.shape for p in gw.RNN(2, 3, 1).params()]
+        [(2, 3), (3, 3), (3,), (3, 1), (1,)]
+        """
+        return [getattr(self, name) for name in self._NAMES]
+
+    def grads(self) -> list[Array]:
+        """Return the gradients in the order of :meth:`params`, the arrays themselves.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> len(gw.RNN(2, 3, 1).grads())
+        5
+        """
+        return [getattr(self, "d" + name) for name in self._NAMES]
+
+    def param_names(self) -> list[str]:
+        """Names matching :meth:`params`.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> gw.RNN(2, 3, 1).param_names()
+        ['W_xh', 'W_hh', 'b_h', 'W_hy', 'b_y']
+        """
+        return list(self._NAMES)
+
+    def forward(self, x: Array) -> Array:
+        """Run the sequence through the network, keeping every hidden state.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_samples, n_steps, n_in)
+
+        Returns
+        -------
+        ndarray
+            ``(n_samples, n_steps, n_out)`` with ``return_sequences``, else ``(n_samples, n_out)``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not 3-D with ``n_in`` features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> gw.RNN(2, 3, 1, return_sequences=True).forward(np.zeros((5, 7, 2))).shape
+        (5, 7, 1)
+        """
+        array = as_float_array(x, "x")
+        if array.ndim != 3 or array.shape[2] != self.n_in:
+            raise ValueError(
+                f"x must have shape (n_samples, n_steps, {self.n_in}), got {array.shape}"
+            )
+        if array.shape[1] == 0:
+            raise ValueError("x must have at least one time step")
+        array = np.asarray(array, dtype=self.dtype)
+        n_samples, n_steps, _ = array.shape
+        h = np.zeros((n_steps + 1, n_samples, self.n_hidden), dtype=self.dtype)
+        inputs = array @ self.W_xh + self.b_h  # every step's input term at once
+        for t in range(n_steps):
+            h[t + 1] = np.tanh(inputs[:, t] + h[t] @ self.W_hh)
+        self._x, self._h = array, h
+        if self.return_sequences:
+            return np.swapaxes(h[1:], 0, 1) @ self.W_hy + self.b_y
+        return h[-1] @ self.W_hy + self.b_y
+
+    __call__ = forward
+
+    def backward(self, dy: Array) -> Array:
+        """Backpropagation through time: set every gradient and return :math:`\\partial L/\\partial x`.
+
+        Also records :attr:`hidden_grad_norms`: the root-mean-square over samples of
+        :math:`\\lVert \\partial L/\\partial h_t \\rVert` for each step ``t`` (entry 0 is the
+        first step), the quantity that vanishes or explodes over time.
+
+        Parameters
+        ----------
+        dy : ndarray
+            Gradient with respect to the output of the last :meth:`forward`.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_steps, n_in)
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+        """
+        if self._x is None or self._h is None:
+            raise RuntimeError("backward called before forward: run forward(x) first")
+        x, h = self._x, self._h
+        n_steps, n_samples = h.shape[0] - 1, h.shape[1]
+        expected = (
+            (n_samples, n_steps, self.W_hy.shape[1])
+            if self.return_sequences
+            else (n_samples, self.W_hy.shape[1])
+        )
+        grad_y = as_float_array(dy, "dy")
+        if grad_y.shape != expected:
+            raise ValueError(f"dy has shape {grad_y.shape} but the last output has {expected}")
+        grad_y = np.asarray(grad_y, dtype=self.dtype)
+        dW_hh = np.zeros_like(self.W_hh)
+        dz = np.empty((n_samples, n_steps, self.n_hidden), dtype=self.dtype)
+        norms = np.empty(n_steps, dtype=self.dtype)
+        if self.return_sequences:
+            self.dW_hy[...] = np.einsum("tnh,nto->ho", h[1:], grad_y)
+            self.db_y[...] = grad_y.sum(axis=(0, 1))
+            dh = np.zeros((n_samples, self.n_hidden), dtype=self.dtype)
+        else:
+            self.dW_hy[...] = h[-1].T @ grad_y
+            self.db_y[...] = grad_y.sum(axis=0)
+            dh = grad_y @ self.W_hy.T
+        for t in range(n_steps - 1, -1, -1):
+            if self.return_sequences:
+                dh = dh + grad_y[:, t] @ self.W_hy.T
+            norms[t] = np.linalg.norm(dh) / np.sqrt(n_samples)
+            dz[:, t] = dh * (1.0 - h[t + 1] * h[t + 1])
+            dW_hh += h[t].T @ dz[:, t]
+            dh = dz[:, t] @ self.W_hh.T
+        self.dW_hh[...] = dW_hh
+        self.dW_xh[...] = np.einsum("nti,nth->ih", x, dz)
+        self.db_h[...] = dz.sum(axis=(0, 1))
+        self.hidden_grad_norms = norms
+        return np.asarray(dz @ self.W_xh.T)
+
+    def loss_and_grads(
+        self, x: Array, y: Array, loss: str | losses.Loss = "mse"
+    ) -> tuple[float, list[Array]]:
+        """Forward pass, loss and backpropagation through time in one call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> rnn = gw.RNN(1, 4, 1, seed=0)
+        >>> loss, grads = rnn.loss_and_grads(np.ones((2, 5, 1)), np.zeros((2, 1)))
+        >>> [g.shape for g in grads]
+        [(1, 4), (4, 4), (4,), (4, 1), (1,)]
+        """
+        loss_fn = losses.get(loss)
+        value, dy = loss_fn.value_and_grad(self.forward(x), y)
+        self.backward(dy)
+        return value, self.grads()
+
+    def __repr__(self) -> str:
+        radius = float(np.max(np.abs(np.linalg.eigvals(self.W_hh))))
+        return (
+            f"RNN(n_in={self.n_in}, n_hidden={self.n_hidden}, n_out={self.W_hy.shape[1]}, "
+            f"spectral_radius={radius:.3g}, dtype={self.dtype.name})"
+        )
+
