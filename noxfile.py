@@ -54,10 +54,30 @@ def _sphinx_args(session: nox.Session, builder: str, out: Path) -> list[str]:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the site into docs/_build/html, executing every page (never serves)."""
-    _install(session, "docs")
+    """Build the site into docs/_build/html, executing every page (never serves).
+
+    Then prove the build's guard: tests/test_docs_build.py builds a page whose cell raises, with
+    the same configuration, and expects the build to fail with the cell's traceback in its log.
+    """
+    _install(session, "docs", "test")
     session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT))
     session.log(f"Built {DOCS_OUT / 'index.html'}")
+    session.run("pytest", "tests/test_docs_build.py")
+
+
+@nox.session(python=PYTHON)
+def linkcheck(session: nox.Session) -> None:
+    """Check the site's links into docs/_build/linkcheck (report in output.txt and output.json).
+
+    Internal links, cross-references and citations must resolve: the build runs with -n -W. External
+    URLs are listed in the report but not fetched, because the build machines reach no web site
+    (docs/conf.py ignores every http(s) URL); GRADWATCH_LINKCHECK_EXTERNAL=1 fetches them too.
+    Pages execute as in a local build (jupyter-cache), never forced: only the links matter here.
+    """
+    _install(session, "docs")
+    out = ROOT / "docs" / "_build" / "linkcheck"
+    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "linkcheck", "docs", str(out))
+    session.log(f"Link report: {out / 'output.txt'}")
 
 
 @nox.session(name="docs-live", python=PYTHON)
@@ -87,3 +107,25 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks under benchmarks/ (pass ``-- --save`` to write the JSON the docs show)."""
     _install(session, "test")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Test the built site in Debian's Chromium through Playwright (run ``nox -s docs`` first).
+
+    Every page: no console error, no failed or outside request, maths typeset, figures loaded with
+    alt text, no stray traceback, both themes (screenshots in docs/_build/screens/); plus search and
+    downloads; plus the tests of those checks on the broken pages in tests_browser/fixtures/.
+    """
+    index = DOCS_OUT / "index.html"
+    other_site = any(arg.startswith("--site") for arg in session.posargs)  # `-- --site DIR`
+    if not other_site and not index.is_file():
+        session.error(f"{index} not found: build the site first with `nox -s docs`")
+    chromium = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.exists():
+        session.error(
+            f"{chromium} not found: install Debian's Chromium with "
+            "`apt-get update && apt-get install -y chromium` (Playwright never downloads one here)"
+        )
+    _install(session, "browser")
+    session.run("pytest", "tests_browser", *session.posargs, env={"CHROMIUM": str(chromium)})

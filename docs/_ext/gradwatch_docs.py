@@ -1,0 +1,339 @@
+"""Site machinery, so that page authors only write MyST notebooks.
+
+- **Offline MathJax**: MathJax 3 is copied from the ``django-static-mathjax`` wheel (MathJax's
+  own release files, Apache-2.0) into ``_static/mathjax/``; ``conf.py`` points ``mathjax_path``
+  there. No page loads anything from outside the site.
+- **API reference**: numpydoc headings in module docstrings become rubrics, as numpydoc
+  makes them in functions' docstrings (it leaves modules alone).
+- **Failing cells**: when a cell fails the build, its source and traceback are in the log, in
+  every execution mode (myst-nb shows them only in ``cache`` mode).
+- **Notebook downloads**: each notebook page (a ``.md`` with a jupytext header) is converted by
+  jupytext into ``_sources/<page>.ipynb``, offered by the theme's download button next to the
+  ``.md`` source.
+- **Run it yourself**: a short note under the title of every notebook page, written once here.
+- **Descriptions**: a page without ``myst: html_meta: description`` in its front matter gets
+  ``<meta name="description">`` from its first paragraph.
+- **Citation style** ``author_year_round``: ``{cite:t}`` gives "Glorot and Bengio (2010)",
+  ``{cite:p}`` gives "(Glorot and Bengio, 2010)".
+- **Bibliography style** ``gradwatch``: pybtex's ``plain``, labelled ``[GB10]`` (alpha) and with a
+  thesis's ``type`` field shown ("Diploma thesis" rather than "Master's thesis").
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+
+logger = logging.getLogger(__name__)
+
+# Parts of MathJax's es5/ tree the site needs: the TeX-to-CommonHTML bundle, its fonts, the TeX
+# extensions it may autoload (\boldsymbol, \cancel, ...), and what the right-click menu loads
+# on demand (accessibility explorer, speech rule engine).
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml", "input/tex", "ui", "a11y", "sre", "adaptors")
+MATHJAX_DEST = Path("_static") / "mathjax"
+DESCRIPTION_LENGTH = 160
+SECTION_UNDERLINE = re.compile(r"-{3,}|={3,}")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# -- Offline MathJax ----------------------------------------------------------------------------
+
+
+def mathjax_source() -> Path:
+    """The ``es5`` folder of the MathJax release installed by ``django-static-mathjax``."""
+    try:
+        root = Path(str(resources.files("mathjax"))) / "static" / "mathjax"
+    except ModuleNotFoundError as exc:
+        msg = (
+            "MathJax is served from the site itself and comes from the 'django-static-mathjax' "
+            "package: install the docs extra, pip install -e '.[docs]'"
+        )
+        raise RuntimeError(msg) from exc
+    es5 = root / "es5"
+    if not (es5 / "tex-chtml.js").is_file():
+        msg = f"no MathJax 3 release under {root}: reinstall django-static-mathjax"
+        raise RuntimeError(msg)
+    return es5
+
+
+def copy_mathjax(app: Sphinx, exception: BaseException | None) -> None:
+    """Copy MathJax into ``_static/mathjax`` of an HTML build (once; kept across rebuilds)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source = mathjax_source()
+    dest = Path(app.outdir) / MATHJAX_DEST
+    stamp = dest / ".copied-from"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == str(source):
+        return
+    for part in MATHJAX_PARTS:
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, dirs_exist_ok=True)
+        else:
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / part)
+    shutil.copy2(source.parent / "LICENSE", dest / "LICENSE")
+    stamp.write_text(str(source), encoding="utf-8")
+    logger.info("copied MathJax from %s into %s", source, dest)
+
+
+# -- API reference ------------------------------------------------------------------------------
+
+
+def module_sections_as_rubrics(
+    _app: Sphinx, what: str, _name: str, _obj: Any, _options: Any, lines: list[str]
+) -> None:
+    """Turn the numpydoc headings of a *module* docstring into rubrics.
+
+    numpydoc parses the docstrings of functions and classes but leaves a module's alone, so its
+    ``Examples`` / ``--------`` would become a real section, and two modules on one page would
+    both define the id ``examples`` (a duplicate-ID error under -W). A rubric is what numpydoc
+    makes of the same heading in a function's docstring.
+    """
+    if what != "module":
+        return
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        title = lines[i].strip()
+        underline = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if title and SECTION_UNDERLINE.fullmatch(underline) and len(underline) >= len(title):
+            out += [f".. rubric:: {title}", ""]
+            i += 2
+            continue
+        out.append(lines[i])
+        i += 1
+    lines[:] = out
+
+
+# -- Failing cells ------------------------------------------------------------------------------
+
+
+def report_execution_error(app: Sphinx, exception: BaseException | None) -> None:
+    """Show a failing cell's source and traceback when the build stops on it.
+
+    With ``nb_execution_raise_on_error``, myst-nb logs the traceback before stopping the build in
+    ``cache`` mode, but in ``force`` (and ``auto``, ``inline``) mode it raises straight away and
+    Sphinx's crash report shows only myst-nb's own frames. The cell's error is the cause of
+    that exception: print it.
+    """
+    if exception is None or app.config.nb_execution_mode == "cache":
+        return
+    from myst_nb.core.execute.base import ExecutionError  # noqa: PLC0415
+
+    if not isinstance(exception, ExecutionError) or exception.__cause__ is None:
+        return
+    cause = exception.__cause__
+    text = ANSI_ESCAPE.sub("", str(cause))  # IPython colours its tracebacks; logs are plain text
+    logger.error(
+        "Executing notebook %s failed: %s\n%s",
+        exception,
+        type(cause).__name__,
+        text,
+        type="gradwatch",
+        subtype="exec",
+    )
+
+
+# -- Notebook pages -----------------------------------------------------------------------------
+
+
+def is_notebook(app: Sphinx, docname: str) -> bool:
+    """Whether myst-nb read ``docname`` as a notebook (sphinx-book-theme's test)."""
+    return "kernelspec" in app.env.metadata.get(docname, {})
+
+
+def ipynb_uri(docname: str) -> str:
+    """Where a page's notebook download lives, relative to the output root."""
+    return f"_sources/{docname}.ipynb"
+
+
+def write_ipynb(app: Sphinx, docname: str) -> None:
+    """Convert a notebook page's source to ``.ipynb`` with jupytext, without outputs."""
+    import jupytext  # noqa: PLC0415  (a docs dependency, only needed for HTML output)
+
+    source = Path(app.env.doc2path(docname))
+    target = Path(app.outdir) / ipynb_uri(docname)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.suffix == ".ipynb":
+        shutil.copy2(source, target)
+        return
+    notebook = jupytext.read(source)
+    jupytext.write(notebook, target, fmt="ipynb")
+
+
+class run_it_yourself(nodes.General, nodes.Element):  # noqa: N801  (docutils node naming)
+    """Placeholder for the "run it yourself" note, rendered by the HTML writer."""
+
+
+def add_run_note(app: Sphinx, doctree: nodes.document) -> None:
+    """Put a :class:`run_it_yourself` node under the title of each notebook page."""
+    docname = app.env.docname
+    if not is_notebook(app, docname):
+        return
+    section = doctree.next_node(nodes.section)
+    if section is None:
+        logger.warning(
+            "notebook page has no '# Title'", location=docname, type="gradwatch", subtype="page"
+        )
+        return
+    index = 1 if section.children and isinstance(section[0], nodes.title) else 0
+    source = Path(app.env.doc2path(docname))
+    section.insert(index, run_it_yourself(docname=docname, source_name=source.name))
+
+
+def visit_run_note_html(self: Any, node: run_it_yourself) -> None:
+    docname = node["docname"]
+    here = self.builder.get_target_uri(docname)
+    source_suffix = Path(node["source_name"]).suffix
+    ipynb = html.escape(relative_uri(here, ipynb_uri(docname)))
+    source = html.escape(relative_uri(here, f"_sources/{docname}{source_suffix}"))
+    name = html.escape(node["source_name"])
+    self.body.append(
+        '<div class="admonition tip run-it-yourself">\n'
+        '<p class="admonition-title">Run it yourself</p>\n'
+        f'<p>Download this page as a notebook, <a href="{ipynb}" download>'
+        f"<code>{html.escape(Path(docname).name)}.ipynb</code></a>, or as its MyST source, "
+        f'<a href="{source}" download><code>{name}</code></a>. In a clone of the repository run '
+        '<code>pip install -e ".[plot]" jupyterlab jupytext</code> and open either file in '
+        "JupyterLab (the <code>.md</code> with <em>Open With &rarr; Jupytext Notebook</em>).</p>\n"
+        "</div>\n"
+    )
+    raise nodes.SkipNode
+
+
+def skip_node(_translator: Any, _node: nodes.Element) -> None:
+    raise nodes.SkipNode
+
+
+def page_context(
+    app: Sphinx,
+    pagename: str,
+    _templatename: str,
+    context: dict[str, Any],
+    doctree: nodes.document | None,
+) -> None:
+    """Write the page's ``.ipynb`` for the download button; add a meta description."""
+    if doctree is None:
+        return
+    if is_notebook(app, pagename):
+        write_ipynb(app, pagename)
+        context["ipynb_source"] = f"{pagename}.ipynb"  # sphinx-book-theme's download button
+    metatags = context.get("metatags", "")
+    if 'name="description"' not in metatags:
+        description = first_paragraph(doctree)
+        if description:
+            context["metatags"] = (
+                metatags + f'<meta name="description" content="{html.escape(description)}" />\n'
+            )
+
+
+def first_paragraph(doctree: nodes.document) -> str:
+    """The page's first paragraph of prose, shortened to about 160 characters."""
+    skip = (nodes.Admonition, nodes.literal_block, nodes.container, nodes.table, nodes.figure)
+    for paragraph in doctree.findall(nodes.paragraph):
+        parent = paragraph.parent
+        inside_skipped = False
+        while parent is not None:
+            if isinstance(parent, (*skip, run_it_yourself)):
+                inside_skipped = True
+                break
+            parent = parent.parent
+        if inside_skipped:
+            continue
+        text = " ".join(paragraph.astext().split())
+        if len(text) < 20:
+            continue
+        if len(text) > DESCRIPTION_LENGTH:
+            text = text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+        return text
+    return ""
+
+
+# -- Bibliography style -------------------------------------------------------------------------
+
+
+def register_bib_style() -> None:
+    from pybtex.plugin import register_plugin  # noqa: PLC0415
+    from pybtex.style.formatting import toplevel  # noqa: PLC0415
+    from pybtex.style.formatting.plain import Style as PlainStyle  # noqa: PLC0415
+    from pybtex.style.formatting.unsrt import date  # noqa: PLC0415
+    from pybtex.style.template import field, first_of, optional_field, sentence  # noqa: PLC0415
+
+    class Style(PlainStyle):  # type: ignore[misc]
+        """pybtex's plain style, with alpha labels ([GB10]) and typed theses (Diploma thesis)."""
+
+        default_label_style = "alpha"
+
+        def get_mastersthesis_template(self, e: Any) -> Any:
+            return toplevel[
+                sentence[self.format_names("author")],
+                self.format_title(e, "title"),
+                sentence[
+                    first_of[optional_field("type"), "Master's thesis"],
+                    field("school"),
+                    optional_field("address"),
+                    date,
+                ],
+                sentence[optional_field("note")],
+                self.format_web_refs(e),
+            ]
+
+    register_plugin("pybtex.style.formatting", "gradwatch", Style)
+
+    # Author-year citations in round brackets: "Glorot and Bengio (2010)", "(He et al., 2015)".
+    import dataclasses  # noqa: PLC0415
+
+    from sphinxcontrib.bibtex.plugin import (  # noqa: PLC0415
+        register_plugin as register_referencing_style,
+    )
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle  # noqa: PLC0415
+    from sphinxcontrib.bibtex.style.referencing.author_year import (  # noqa: PLC0415
+        AuthorYearReferenceStyle,
+    )
+
+    def round_brackets() -> BracketStyle:
+        return BracketStyle(left="(", right=")")
+
+    @dataclasses.dataclass
+    class RoundAuthorYear(AuthorYearReferenceStyle):  # type: ignore[misc]
+        bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_textual: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_author: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_label: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_year: BracketStyle = dataclasses.field(default_factory=round_brackets)
+
+    register_referencing_style(
+        "sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear
+    )
+
+
+# -- Set-up -------------------------------------------------------------------------------------
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    register_bib_style()
+    mathjax_source()  # fail early, with the fix, when the package is missing
+    app.add_node(
+        run_it_yourself,
+        html=(visit_run_note_html, None),
+        latex=(skip_node, None),
+        text=(skip_node, None),
+        man=(skip_node, None),
+        texinfo=(skip_node, None),
+    )
+    app.connect("autodoc-process-docstring", module_sections_as_rubrics)
+    app.connect("doctree-read", add_run_note)
+    app.connect("html-page-context", page_context)
+    app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", report_execution_error)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
