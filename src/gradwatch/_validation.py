@@ -36,6 +36,13 @@ def check_positive(value: object, name: str, *, allow_inf: bool = False) -> floa
     return number
 
 
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` as an int after checking it is a positive integer (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def check_norm_type(norm_type: object) -> float:
     """Return the order of a norm after checking it is positive (``inf`` allowed)."""
     return check_positive(norm_type, "norm_type", allow_inf=True)

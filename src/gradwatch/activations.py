@@ -58,6 +58,19 @@ class Activation:
     Subclasses set ``name`` and implement ``__call__`` and ``derivative``. Those whose derivative
     can be written in terms of the output also set ``uses_output = True`` and implement
     ``derivative_from_output``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> class Square(gw.activations.Activation):
+    ...     name = "square"
+    ...     def __call__(self, z):
+    ...         return z * z
+    ...     def derivative(self, z):
+    ...         return 2.0 * z
+    >>> Square().derivative(np.array([3.0]))
+    array([6.])
     """
 
     name: ClassVar[str] = ""
@@ -83,14 +96,24 @@ class Activation:
         return f"{type(self).__name__}({options})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._options() == other._options()  # type: ignore[attr-defined]
+        return isinstance(other, Activation) and type(self) is type(other) and (
+            self._options() == other._options()
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(self._options().items())))
 
 
 class Identity(Activation):
-    """The identity, :math:`g(z) = z`, used for linear networks and output layers."""
+    """The identity, :math:`g(z) = z`, used for linear networks and output layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> gw.activations.Identity().derivative(np.array([-2.0, 5.0]))
+    array([1., 1.])
+    """
 
     name = "identity"
     uses_output = True
@@ -108,7 +131,18 @@ class Identity(Activation):
 
 
 class Sigmoid(Activation):
-    r"""Logistic sigmoid, :math:`\sigma(z) = 1 / (1 + e^{-z})`."""
+    r"""Logistic sigmoid, :math:`\sigma(z) = 1 / (1 + e^{-z})`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> sigmoid = gw.activations.Sigmoid()
+    >>> sigmoid(np.array([-1e4, 0.0, 1e4]))
+    array([0. , 0.5, 1. ])
+    >>> float(sigmoid.derivative(np.array([0.0]))[0])
+    0.25
+    """
 
     name = "sigmoid"
     uses_output = True
@@ -127,7 +161,18 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    r"""Hyperbolic tangent, :math:`\tanh(z)`."""
+    r"""Hyperbolic tangent, :math:`\tanh(z)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> tanh = gw.activations.Tanh()
+    >>> tanh(np.array([0.0, 1.0])).round(4)
+    array([0.    , 0.7616])
+    >>> tanh.derivative(np.array([0.0, 1.0])).round(4)
+    array([1.  , 0.42])
+    """
 
     name = "tanh"
     uses_output = True
@@ -146,7 +191,16 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    r"""Rectified linear unit, :math:`\max(z, 0)`."""
+    r"""Rectified linear unit, :math:`\max(z, 0)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> relu = gw.activations.ReLU()
+    >>> relu(np.array([-1.0, 2.0])), relu.derivative(np.array([-1.0, 2.0]))
+    (array([0., 2.]), array([0., 1.]))
+    """
 
     name = "relu"
     uses_output = True
@@ -170,6 +224,14 @@ class LeakyReLU(Activation):
     ----------
     alpha : float, default 0.01
         Slope for negative inputs; must be non-negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> leaky = gw.activations.LeakyReLU(alpha=0.1)
+    >>> leaky(np.array([-1.0, 2.0])), leaky.derivative(np.array([-1.0, 2.0]))
+    (array([-0.1,  2. ]), array([0.1, 1. ]))
     """
 
     name = "leaky_relu"
@@ -202,6 +264,14 @@ class ELU(Activation):
     ----------
     alpha : float, default 1.0
         Saturation value for large negative inputs is :math:`-\alpha`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> elu = gw.activations.ELU()
+    >>> elu(np.array([-1e4, 2.0])), elu.derivative(np.array([-1e4, 2.0]))
+    (array([-1.,  2.]), array([0., 1.]))
     """
 
     name = "elu"
@@ -233,6 +303,13 @@ class SELU(ELU):
 
     With :math:`\alpha \approx 1.6733` and :math:`\lambda \approx 1.0507`, the constants that make
     zero mean and unit variance a fixed point of a wide layer with :math:`1/n` weight variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> gw.activations.SELU()(np.array([-1e4, 1.0])).round(4)
+    array([-1.7581,  1.0507])
     """
 
     name = "selu"
@@ -260,7 +337,15 @@ class SELU(ELU):
 
 
 class Softplus(Activation):
-    r"""Softplus, :math:`\log(1 + e^z)`, a smooth ReLU; computed as ``logaddexp(0, z)``."""
+    r"""Softplus, :math:`\log(1 + e^z)`, a smooth ReLU; computed as ``logaddexp(0, z)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> [round(float(a), 4) for a in gw.activations.Softplus()(np.array([-1e4, 0.0, 1e4]))]
+    [0.0, 0.6931, 10000.0]
+    """
 
     name = "softplus"
     uses_output = True
@@ -278,7 +363,15 @@ class Softplus(Activation):
 
 
 class SiLU(Activation):
-    r"""Sigmoid-weighted linear unit (swish), :math:`z\,\sigma(z)`."""
+    r"""Sigmoid-weighted linear unit (swish), :math:`z\,\sigma(z)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> gw.activations.SiLU()(np.array([0.0, 1.0])).round(4)
+    array([0.    , 0.7311])
+    """
 
     name = "silu"
 
@@ -295,6 +388,13 @@ class GELU(Activation):
     r"""Gaussian error linear unit, tanh approximation (PyTorch's ``approximate="tanh"``).
 
     .. math:: g(z) = \tfrac12 z \left(1 + \tanh\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> gw.activations.GELU()(np.array([0.0, 1.0])).round(4)
+    array([0.    , 0.8412])
     """
 
     name = "gelu"

@@ -46,17 +46,21 @@ def _array_norm(g: Array, norm_type: float) -> float:
         return float(np.max(np.abs(flat)))
     if norm_type == 1.0:
         return float(np.sum(np.abs(flat)))
-    return float(np.sum(np.abs(flat) ** norm_type)) ** (1.0 / norm_type)
+    return math.pow(float(np.sum(np.abs(flat) ** norm_type)), 1.0 / norm_type)
 
 
 def _combine(norms: Sequence[float], norm_type: float) -> float:
     if not norms:
         return 0.0
     if math.isinf(norm_type):
-        return max(norms)
-    if norm_type == 2.0:
-        return math.sqrt(math.fsum(n * n for n in norms))
-    return math.fsum(n**norm_type for n in norms) ** (1.0 / norm_type)
+        # max() skips a nan that does not come first; a nan anywhere makes the norm nan.
+        return math.nan if any(math.isnan(n) for n in norms) else max(norms)
+    try:
+        if norm_type == 2.0:
+            return math.sqrt(math.fsum(n * n for n in norms))
+        return math.pow(math.fsum(n**norm_type for n in norms), 1.0 / norm_type)
+    except OverflowError:  # finite norms whose combination exceeds the float range
+        return math.inf
 
 
 def global_norm(grads: Sequence[Array], norm_type: float = 2.0) -> float:
@@ -246,9 +250,9 @@ def clip_by_norm(
 def _unit_norms(array: Array) -> Array:
     """Norm of each unit: a column of a matrix (one output unit), the whole of a vector."""
     if array.ndim <= 1:
-        return np.asarray(np.linalg.norm(array.reshape(-1)))
+        return np.asarray(np.linalg.norm(array.reshape(-1)), dtype=array.dtype)
     axes = tuple(range(array.ndim - 1))
-    return np.sqrt(np.sum(array * array, axis=axes, keepdims=True))
+    return np.asarray(np.sqrt(np.sum(array * array, axis=axes, keepdims=True)), dtype=array.dtype)
 
 
 def adaptive_clip(

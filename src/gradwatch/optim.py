@@ -27,7 +27,19 @@ __all__ = ["SGD", "Adam", "Optimizer"]
 
 
 class Optimizer:
-    """Base class: checks the lists, keeps the state, counts the steps."""
+    """Base class: checks the lists, keeps the state, counts the steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> opt = gw.optim.SGD(lr=0.1)
+    >>> isinstance(opt, gw.optim.Optimizer), opt.steps
+    (True, 0)
+    >>> opt.step([np.zeros(2)], [np.ones(2)])
+    >>> opt.steps
+    1
+    """
 
     def __init__(self, lr: float) -> None:
         self.lr = check_positive(lr, "lr")
@@ -153,7 +165,7 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr)
-        if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
+        if len(tuple(betas)) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = check_positive(eps, "eps")

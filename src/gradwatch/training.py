@@ -28,7 +28,7 @@ import numpy as np
 
 from gradwatch import clip as clipping
 from gradwatch import losses, optim
-from gradwatch._validation import Array, as_float_array, make_rng
+from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
 
 __all__ = ["History", "train"]
 
@@ -56,6 +56,15 @@ class History:
     diverged : bool
         True if the loss or the gradient became ``nan`` or ``inf``; training then stopped and
         the arrays end at that step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> x = np.linspace(-1.0, 1.0, 8)[:, None]
+    >>> history = gw.train(gw.MLP([1, 4, 1], seed=0), x, 2 * x, steps=5)
+    >>> history.steps, history.layer_grad_norms.shape, history.diverged
+    (5, (5, 2), False)
     """
 
     loss: Array = field(default_factory=lambda: np.zeros(0))
@@ -171,8 +180,7 @@ def train(
     n = x_array.shape[0]
     if y_array.shape[:1] != (n,):
         raise ValueError(f"x has {n} samples but y has shape {y_array.shape}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    steps = check_positive_int(steps, "steps")
     if batch_size is None:
         batch_size = n
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
