@@ -45,6 +45,16 @@ class GradCheckReport:
         Backpropagated and finite-difference gradients of each parameter.
     rtol, atol, eps : float
         The settings of the check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> rng = np.random.default_rng(0)
+    >>> net = gw.MLP([2, 3, 1], seed=0)
+    >>> report = gw.gradcheck(net, rng.normal(size=(4, 2)), rng.normal(size=(4, 1)))
+    >>> report.passed, sorted(report.rel_errors)
+    (True, ['layers[0].W', 'layers[0].b', 'layers[1].W', 'layers[1].b'])
     """
 
     max_rel_error: float
@@ -136,11 +146,13 @@ def gradcheck(
             raise ValueError(f"parameter {name} is not contiguous, so it cannot be perturbed")
         for j in range(flat.size):
             original = flat[j]
-            flat[j] = original + step
-            upper = loss_at()
-            flat[j] = original - step
-            lower = loss_at()
-            flat[j] = original
+            try:
+                flat[j] = original + step
+                upper = loss_at()
+                flat[j] = original - step
+                lower = loss_at()
+            finally:  # restore the parameter even if the loss raises (or on Ctrl-C)
+                flat[j] = original
             out[j] = (upper - lower) / (2.0 * step)
         numeric[name] = estimate
     net.loss_and_grads(x_array, y, loss=loss_fn)  # leave the caches and grads of the true params

@@ -58,7 +58,18 @@ def _match_target(y_pred: Array, y: object, loss: str) -> Array:
 
 
 class Loss:
-    """Base class: ``__call__`` gives the mean loss, ``grad`` its gradient w.r.t. ``y_pred``."""
+    """Base class: ``__call__`` gives the mean loss, ``grad`` its gradient w.r.t. ``y_pred``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> loss = gw.losses.get("mse")
+    >>> isinstance(loss, gw.losses.Loss)
+    True
+    >>> loss.value_and_grad(np.array([[1.0]]), np.array([[0.0]]))
+    (1.0, array([[2.]]))
+    """
 
     name: ClassVar[str] = ""
 
@@ -82,6 +93,13 @@ class MSE(Loss):
     r"""Mean squared error over all elements, :math:`\frac1N\sum (\hat y - y)^2`.
 
     The gradient is :math:`\frac2N(\hat y - y)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> gw.losses.MSE()(np.array([1.0, 3.0]), np.array([0.0, 1.0]))
+    2.5
     """
 
     name = "mse"
@@ -107,6 +125,13 @@ class BCE(Loss):
     large finite loss instead of infinity, and the gradient
     :math:`(p - y)/(p(1-p))/N` has its denominator floored at :math:`10^{-12}`.
     Prefer :class:`BCEWithLogits` on the logits: it is exact for every input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> round(gw.losses.BCE()(np.array([0.5, 0.9]), np.array([1.0, 1.0])), 4)
+    0.3993
     """
 
     name = "bce"
@@ -134,6 +159,13 @@ class BCEWithLogits(Loss):
 
     Written as :math:`\max(z, 0) - z y + \log(1 + e^{-|z|})`, which is exact for any :math:`z`;
     the gradient is :math:`(\sigma(z) - y)/N`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> round(gw.losses.BCEWithLogits()(np.array([0.0, 1e4]), np.array([1.0, 1.0])), 4)
+    0.3466
     """
 
     name = "bce_with_logits"
@@ -156,6 +188,15 @@ class SoftmaxCrossEntropy(Loss):
     :math:`L = \frac1n \sum_i \left(\log\sum_k e^{z_{ik}} - z_{i y_i}\right)`, through
     log-sum-exp (the row maximum is subtracted first); the gradient is
     :math:`(\mathrm{softmax}(z) - \mathrm{onehot}(y))/n`. PyTorch's ``cross_entropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> ce = gw.losses.SoftmaxCrossEntropy()
+    >>> z, labels = np.array([[2.0, 0.0, 0.0]]), np.array([0])
+    >>> round(ce(z, labels), 4), ce.grad(z, labels).round(3)
+    (0.2395, array([[-0.213,  0.107,  0.107]]))
     """
 
     name = "softmax_cross_entropy"

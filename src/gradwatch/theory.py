@@ -9,13 +9,1085 @@ Examples
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradwatch import activations, diagnostics, init
+from gradwatch._validation import Array, check_positive, make_rng
+from gradwatch.network import MLP
+
+__all__: list[str] = [
+    "MeanField", "chi_1", "chi_1_grid", "depth_scale", "gaussian_expectation", "mean_field", "q_fixed_point", "q_map", "random_mlp", "measure_chi_1", "jacobian_spectra", "critical_sigma_w", "chi_1_comparison",  # noqa: E501  (mean-field block)
+    "depth_profile",
+    "fit_per_layer_factor",
+    "gradient_norm_bound",
+    "linear_gradient_norms",
+    "measured_gradient_norms",
+    "predicted_gradient_norms",
+    "relu_gradient_norms",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Linear networks and products of random matrices (the pages on vanishing and exploding maths).
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_count(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def predicted_gradient_norms(depth: int, factor: float) -> Array:
+    r"""Predicted size of the backpropagated gradient after each number of layers.
+
+    If every layer multiplies the expected squared norm of the gradient by the same ``factor``
+    :math:`\chi`, then after :math:`d` layers
+
+    .. math::
+
+        \frac{\mathbb E \lVert g^{(L-d)} \rVert^2}{\lVert g^{(L)} \rVert^2} = \chi^{d},
+
+    and the root-mean-square norm ratio is :math:`\chi^{d/2}`. The prediction is for the
+    squared norm; the norm itself is its square root.
+
+    Parameters
+    ----------
+    depth : int
+        Number of layers :math:`L`, at least 1.
+    factor : float
+        Per-layer factor :math:`\chi > 0` of the expected squared norm.
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+        Entry ``d`` is :math:`\chi^{d/2}`, the predicted RMS ratio
+        :math:`\lVert \partial J/\partial a^{(L-d)} \rVert / \lVert \partial J/\partial y \rVert`
+        after crossing ``d`` layers from the output: entry 0 is 1, the last entry is the
+        prediction for the input, :math:`\partial J/\partial x`.
+
+    Raises
+    ------
+    TypeError
+        If ``depth`` is not an int or ``factor`` not a number.
+    ValueError
+        If ``depth < 1`` or ``factor`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.theory.predicted_gradient_norms(3, 0.25).tolist()
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    layers = _check_count(depth, "depth")
+    chi = check_positive(factor, "factor")
+    result: Array = np.sqrt(chi) ** np.arange(layers + 1, dtype=np.float64)
+    return result
+
+
+def linear_gradient_norms(depth: int, scale: float) -> Array:
+    r"""Predicted gradient norms in a deep linear network with Gaussian weights.
+
+    With square weight matrices of width :math:`n` and entries drawn from
+    :math:`\mathcal N(0, s^2/n)`, every vector :math:`v` satisfies
+    :math:`\mathbb E \lVert W^\top v \rVert^2 = s^2 \lVert v \rVert^2`, so the expected squared
+    norm of the gradient is multiplied by exactly :math:`s^2` per layer, whatever the width
+    (:func:`predicted_gradient_norms` with ``factor = scale**2``).
+
+    Parameters
+    ----------
+    depth : int
+        Number of layers, at least 1.
+    scale : float
+        Weight scale :math:`s > 0`: the weights' standard deviation is :math:`s/\sqrt n`.
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+        Entry ``d`` is :math:`s^{d}`, the RMS norm ratio after ``d`` layers.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.theory.linear_gradient_norms(4, 0.5).tolist()
+    [1.0, 0.5, 0.25, 0.125, 0.0625]
+    """
+    s = check_positive(scale, "scale")
+    return predicted_gradient_norms(depth, s * s)
+
+
+def relu_gradient_norms(depth: int, scale: float) -> Array:
+    r"""Predicted gradient norms in a deep ReLU network with Gaussian weights.
+
+    A ReLU passes the gradient of a unit whose pre-activation is positive and blocks the rest.
+    With zero biases and weights drawn from :math:`\mathcal N(0, s^2/n)`, half the units are
+    active on average, so the expected squared norm is multiplied by :math:`s^2/2` per layer
+    (He et al. 2015): :math:`s = \sqrt 2` keeps it, a larger scale makes it explode and a
+    smaller one makes it vanish (:func:`predicted_gradient_norms` with
+    ``factor = scale**2 / 2``).
+
+    Parameters
+    ----------
+    depth : int
+        Number of ReLU layers, at least 1.
+    scale : float
+        Weight scale :math:`s > 0`.
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+        Entry ``d`` is :math:`(s/\sqrt 2)^{d}`.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.theory.relu_gradient_norms(3, 2.0).round(6).tolist()
+    [1.0, 1.414214, 2.0, 2.828427]
+    """
+    s = check_positive(scale, "scale")
+    return predicted_gradient_norms(depth, s * s / 2.0)
+
+
+def depth_profile(net: MLP, n_samples: int = 32, seed: int | np.random.Generator = 0) -> Array:
+    r"""Measured gradient size after each number of layers, relative to the output's.
+
+    Draws standard normal inputs ``x`` of shape ``(n_samples, n_in)`` and a standard normal
+    output gradient from ``seed``, backpropagates with
+    :func:`gradwatch.diagnostics.backprop_norms`, and reads the result from the output down.
+
+    Parameters
+    ----------
+    net : MLP
+    n_samples : int, default 32
+    seed : int or numpy.random.Generator, default 0
+
+    Returns
+    -------
+    ndarray, shape (n_layers + 1,)
+        Entry ``d`` is the RMS over samples of
+        :math:`\lVert \partial J/\partial a^{(L-d)} \rVert` divided by that of
+        :math:`\lVert \partial J/\partial y \rVert`: entry 0 is 1 and the last entry is the
+        ratio at the input.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([3, 3, 3], activation="identity", init="orthogonal", seed=0)
+    >>> gw.theory.depth_profile(net, n_samples=4, seed=0).round(6).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    count = _check_count(n_samples, "n_samples")
+    rng = make_rng(seed, "seed")
+    x = rng.standard_normal((count, net.layers[0].n_in))
+    norms = diagnostics.backprop_norms(net, x, seed=rng)
+    result: Array = norms[::-1] / norms[-1]
+    return result
+
+
+def measured_gradient_norms(
+    depth: int,
+    width: int,
+    scale: float,
+    activation: str = "identity",
+    *,
+    seeds: Sequence[int] = (0,),
+    n_samples: int = 32,
+) -> Array:
+    r"""Gradient size after each number of layers, measured in random square networks.
+
+    For each seed, builds ``random_mlp(width, depth, activation, sigma_w=scale, seed=seed)``
+    (weights :math:`\mathcal N(0, s^2/n)`, zero biases, ``activation`` at every layer, the
+    output layer included) and measures its :func:`depth_profile`; the squared ratios are
+    averaged over the seeds and the square root taken, so the result estimates the RMS ratio
+    that :func:`predicted_gradient_norms` predicts.
+
+    Parameters
+    ----------
+    depth, width : int
+    scale : float
+    activation : str, default "identity"
+    seeds : sequence of int, default (0,)
+        One network, input batch and output gradient per seed.
+    n_samples : int, default 32
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is empty.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> ratios = gw.theory.measured_gradient_norms(10, 64, 0.5, seeds=[0, 1])
+    >>> round(float(ratios[-1] / 0.5**10), 1)
+    1.0
+    """
+    checked: object = seeds  # checked at run time whatever the annotation says
+    if isinstance(checked, (str, bytes)) or not isinstance(checked, Sequence) or not checked:
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    squares = []
+    for seed in seeds:
+        net = random_mlp(width, depth, activation, sigma_w=scale, seed=seed)
+        squares.append(depth_profile(net, n_samples, seed) ** 2)
+    result: Array = np.sqrt(np.mean(squares, axis=0))
+    return result
+
+
+def fit_per_layer_factor(ratios: Sequence[float] | Array) -> float:
+    r"""Per-layer factor of a norm that changes geometrically with depth, fitted by least squares.
+
+    Fits :math:`\log r_d = d \log \rho` (a line through the origin, as :math:`r_0 = 1`) and
+    returns :math:`\rho`.
+
+    Parameters
+    ----------
+    ratios : sequence of float, shape (depth + 1,)
+        Positive ratios :math:`r_d`, entry 0 at depth 0 (as returned by
+        :func:`depth_profile`).
+
+    Returns
+    -------
+    float
+        :math:`\rho = \exp\big(\sum_d d \log r_d / \sum_d d^2\big)`.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two ratios or one is not positive and finite.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.fit_per_layer_factor([1.0, 0.5, 0.25, 0.125]), 6)
+    0.5
+    """
+    values = np.asarray(ratios, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"ratios must be a 1-D sequence of at least 2 values, got {ratios!r}")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError("ratios must all be positive and finite")
+    d = np.arange(values.size, dtype=np.float64)
+    return float(np.exp(np.dot(d, np.log(values)) / np.dot(d, d)))
+
+
+def gradient_norm_bound(
+    weights: Sequence[Array], max_slope: float | Sequence[float] = 1.0
+) -> Array:
+    r"""Upper bound on how much the layers can grow a gradient, from the output down.
+
+    A layer turns :math:`g` into :math:`W^\top (g'(z) \odot g)` (column convention), so
+    :math:`\lVert W^\top (g'(z) \odot g) \rVert \le \sigma_\max(W)\, \max|g'|\, \lVert g \rVert`;
+    after :math:`d` layers the ratio to the output gradient is at most the product of those
+    factors. For sigmoid layers :math:`\max|\sigma'| = 1/4`.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray, each of shape (n_in, n_out)
+        The weight matrices from the input to the output (``[layer.W for layer in
+        net.layers]``).
+    max_slope : float or sequence of float, default 1.0
+        A bound on :math:`|g'|` of every layer, or one per layer.
+
+    Returns
+    -------
+    ndarray, shape (len(weights) + 1,)
+        Entry ``d`` bounds :math:`\lVert \partial J/\partial a^{(L-d)} \rVert /
+        \lVert \partial J/\partial y \rVert` for every sample: the product of
+        :math:`\max|g'| \, \sigma_\max(W)` over the last ``d`` layers.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is empty or not 2-D arrays, or ``max_slope`` has the wrong length or a
+        negative entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> W = 2.0 * np.eye(3)
+    >>> gw.theory.gradient_norm_bound([W, W], max_slope=0.25).tolist()
+    [1.0, 0.5, 0.25]
+    """
+    given: object = weights  # checked at run time whatever the annotation says
+    if isinstance(given, np.ndarray) or not isinstance(given, Sequence) or not given:
+        raise ValueError("weights must be a non-empty list of 2-D arrays, input layer first")
+    matrices = [np.asarray(W, dtype=np.float64) for W in weights]
+    for i, W in enumerate(matrices):
+        if W.ndim != 2:
+            raise ValueError(f"weights[{i}] must be 2-D, got shape {W.shape}")
+    slopes = np.asarray(max_slope, dtype=np.float64)
+    if slopes.ndim == 0:
+        slopes = np.full(len(matrices), float(slopes))
+    elif slopes.shape != (len(matrices),):
+        raise ValueError(
+            f"max_slope has shape {slopes.shape} but there are {len(matrices)} weight matrices"
+        )
+    if np.any(~np.isfinite(slopes)) or np.any(slopes < 0):
+        raise ValueError(f"max_slope must be non-negative and finite, got {max_slope!r}")
+    factors = [
+        slope * float(np.linalg.norm(W, 2)) for slope, W in zip(slopes, matrices, strict=True)
+    ]
+    result: Array = np.concatenate([[1.0], np.cumprod(factors[::-1])])
+    return result
+
+
 # ---------------------------------------------------------------------------------------------
 # Mean-field signal propagation (Poole et al. 2016; Schoenholz et al. 2017).
 # ---------------------------------------------------------------------------------------------
+#
+# A wide random network with weights W ~ N(0, sigma_w^2 / n_in) and biases b ~ N(0, sigma_b^2)
+# has Gaussian pre-activations whose variance q follows the q-map layer after layer; chi_1 is the
+# factor by which one layer multiplies the squared norm of a backpropagated gradient.
+
+_CLOSED_FORM_SLOPE = {"identity": 1.0, "relu": 0.5}  # E[g(sqrt(q) z)^2] = slope * q, and E[g'^2]
+
+
+def _activation_name(activation: str | activations.Activation) -> activations.Activation:
+    return activations.get(activation)
+
+
+def _check_layers(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_sigma(value: object, name: str, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        expected = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {expected} finite number, got {value!r}")
+    return number
+
+
+@functools.lru_cache(maxsize=8)
+def _hermite_rule(n_points: int) -> tuple[Array, Array]:
+    """Probabilists' Gauss-Hermite nodes and weights, normalised to sum to 1 (cached)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n_points)
+    return nodes, weights / np.sqrt(2.0 * np.pi)
+
+
+def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array:
+    r"""Compute :math:`\mathbb E_{z \sim \mathcal N(0,1)}[f(\sqrt q\, z)]` by Gauss-Hermite rules.
+
+    Uses the probabilists' rule (:func:`numpy.polynomial.hermite_e.hermegauss`, weight
+    :math:`e^{-z^2/2}`), exact for polynomials of degree below :math:`2 n`. Smooth functions
+    (``tanh``, ``sigmoid``) converge fast; kinks (``relu``) slowly, which is why the ReLU and
+    linear cases use closed forms elsewhere in this block.
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised function of an array.
+    q : float or ndarray, shape (...)
+        Variances, non-negative.
+    n_points : int, default 101
+        Number of quadrature nodes.
+
+    Returns
+    -------
+    ndarray, shape of ``q``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> round(float(gw.theory.gaussian_expectation(np.square, 2.0)), 12)  # E[(sqrt 2 z)^2]
+    2.0
+    """
+    points = _check_layers(n_points, "n_points", minimum=2)
+    variance = np.asarray(q, dtype=np.float64)
+    if np.any(~np.isfinite(variance)) or np.any(variance < 0):
+        raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
+    nodes, weights = _hermite_rule(points)
+    values = np.asarray(f(np.sqrt(variance)[..., None] * nodes), dtype=np.float64)
+    result: Array = values @ weights
+    return result
+
+
+def q_map(
+    q: float | Array,
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+) -> Array:
+    r"""Apply one layer of the variance map (the q-map).
+
+    .. math:: q \mapsto \sigma_w^2\,\mathbb E[g(\sqrt q\,z)^2] + \sigma_b^2
+
+    :math:`q^{(l)}` is the variance of one pre-activation :math:`z^{(l)}_i` of layer :math:`l`
+    over random weights, biases (and units) in a wide network :cite:p:`poole2016`.
+
+    Parameters
+    ----------
+    q : float or ndarray, shape (...)
+        Pre-activation variance of the layer before.
+    activation : str or Activation
+    sigma_w : float
+        Weight scale; weights are :math:`\mathcal N(0, \sigma_w^2/n_\text{in})`.
+    sigma_b : float, default 0.0
+        Bias standard deviation.
+
+    Returns
+    -------
+    ndarray, shape of ``q``
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> float(gw.theory.q_map(1.0, "relu", sigma_w=2 ** 0.5))   # He scaling keeps q
+    1.0
+    """
+    act = _activation_name(activation)
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    variance = np.asarray(q, dtype=np.float64)
+    if act.name in _CLOSED_FORM_SLOPE:
+        if np.any(~np.isfinite(variance)) or np.any(variance < 0):
+            raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
+        second_moment: Array = _CLOSED_FORM_SLOPE[act.name] * variance
+    else:
+        second_moment = gaussian_expectation(lambda z: act(z) ** 2, variance)
+    result: Array = w * w * second_moment + b * b
+    return result
+
+
+def _iterate_q(
+    act: activations.Activation,
+    *,
+    sigma_w: Array,
+    sigma_b: Array,
+    q0: float,
+    tol: float,
+    max_iter: int,
+) -> tuple[Array, np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Iterate the q-map elementwise over arrays of sigmas; return q and a converged mask."""
+    q = np.full(np.broadcast(sigma_w, sigma_b).shape, float(q0))
+    w2 = np.broadcast_to(sigma_w * sigma_w, q.shape)
+    b2 = np.broadcast_to(sigma_b * sigma_b, q.shape)
+    done = np.zeros(q.shape, dtype=bool)
+    for _ in range(max_iter):
+        active = ~done
+        if not active.any():
+            break
+        new = w2[active] * gaussian_expectation(lambda z: act(z) ** 2, q[active]) + b2[active]
+        if np.any(~np.isfinite(new)) or np.any(new > 1e12):
+            raise ValueError(
+                f"the q-map of {act.name} diverges (q > 1e12): with these sigma_w the variance "
+                f"grows without bound and there is no finite fixed point"
+            )
+        done[active] = np.abs(new - q[active]) <= tol * (1.0 + new)
+        q[active] = new
+    return q, done
+
+
+def q_fixed_point(
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    *,
+    q0: float = 1.0,
+    tol: float = 1e-12,
+    max_iter: int = 100_000,
+) -> float:
+    r"""Find the fixed point :math:`q^*` of :func:`q_map` by iterating it from ``q0``.
+
+    The iteration is what a deep network does layer after layer, so it finds the stable fixed
+    point, the one a deep network's pre-activations settle at. Closed forms for ``identity``
+    and ``relu``, whose maps are linear, :math:`q \mapsto c\,\sigma_w^2 q + \sigma_b^2` with
+    :math:`c = 1` and :math:`1/2`: :math:`q^* = \sigma_b^2/(1 - c\sigma_w^2)` when
+    :math:`c\sigma_w^2 < 1`; at :math:`c\sigma_w^2 = 1` with :math:`\sigma_b = 0` every
+    :math:`q` is fixed and ``q0`` is returned.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+        Positive weight scale.
+    sigma_b : float, default 0.0
+        Non-negative bias scale.
+    q0 : float, default 1.0
+        Starting variance (that of the first layer's pre-activations).
+    tol : float, default 1e-12
+        Stop when one step changes :math:`q` by at most ``tol * (1 + q)``.
+    max_iter : int, default 100_000
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the map diverges (no finite fixed point: e.g. ReLU with :math:`\sigma_w^2 > 2`),
+        or for bad arguments.
+    RuntimeError
+        If it has not converged after ``max_iter`` steps (this happens only next to the critical
+        point :math:`\sigma_b = 0`, :math:`\sigma_w g'(0) = 1`, where :math:`q \to 0` like
+        :math:`1/l`).
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.q_fixed_point("tanh", sigma_w=1.5, sigma_b=0.3), 4)
+    0.9608
+    >>> gw.theory.q_fixed_point("relu", sigma_w=2.0, sigma_b=0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: the q-map of relu diverges: sigma_w**2 / 2 = 2 >= 1, so q grows without bound
+    """
+    act = _activation_name(activation)
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    start = _check_sigma(q0, "q0", allow_zero=True)
+    check_positive(tol, "tol")
+    iterations = _check_layers(max_iter, "max_iter")
+    if act.name in _CLOSED_FORM_SLOPE:
+        slope = _CLOSED_FORM_SLOPE[act.name] * w * w
+        if abs(slope - 1.0) <= 1e-12 and b == 0.0:  # every q is fixed (up to rounding)
+            return start
+        if slope < 1.0:
+            return b * b / (1.0 - slope)
+        shown = "sigma_w**2" if slope == w * w else "sigma_w**2 / 2"
+        raise ValueError(
+            f"the q-map of {act.name} diverges: {shown} = {slope:.4g} >= 1, "
+            f"so q grows without bound"
+        )
+    q, done = _iterate_q(
+        act, sigma_w=np.asarray(w), sigma_b=np.asarray(b), q0=start, tol=tol, max_iter=iterations
+    )
+    if not bool(done):
+        raise RuntimeError(
+            f"the q-map of {act.name} did not converge in max_iter={max_iter} steps "
+            f"(sigma_w={w}, sigma_b={b}); near the critical point q approaches 0 only like 1/l"
+        )
+    return float(q)
+
+
+def chi_1(
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    q: float | None = None,
+) -> float:
+    r"""Compute the per-layer factor of the squared gradient norm, :math:`\chi_1`.
+
+    .. math:: \chi_1 = \sigma_w^2\,\mathbb E[g'(\sqrt{q^*} z)^2]
+
+    In a wide random network at its fixed point, backpropagating through one layer multiplies
+    :math:`\lVert \partial L/\partial a \rVert^2` by :math:`\chi_1` on average
+    :cite:p:`schoenholz2017`: :math:`\chi_1 < 1` is the ordered phase (gradients vanish),
+    :math:`\chi_1 > 1` the chaotic phase (they explode). Closed forms: :math:`\sigma_w^2` for
+    ``identity`` and :math:`\sigma_w^2/2` for ``relu``; Gauss-Hermite quadrature otherwise.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+    q : float, optional
+        Pre-activation variance; by default :func:`q_fixed_point`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.chi_1("relu", sigma_w=2 ** 0.5), 12)
+    1.0
+    >>> round(gw.theory.chi_1("tanh", sigma_w=1.5, sigma_b=0.3), 3)
+    1.061
+    """
+    act = _activation_name(activation)
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    if act.name in _CLOSED_FORM_SLOPE:
+        return _CLOSED_FORM_SLOPE[act.name] * w * w
+    variance = q_fixed_point(act, w, b) if q is None else _check_sigma(q, "q", allow_zero=True)
+    return w * w * float(gaussian_expectation(lambda z: act.derivative(z) ** 2, variance))
+
+
+def depth_scale(chi: float) -> float:
+    r"""Return the depth scale :math:`\xi = -1/\log\chi_1` of the gradient :cite:p:`schoenholz2017`.
+
+    The squared gradient norm changes like :math:`\chi_1^{l} = e^{-l/\xi}` over :math:`l`
+    layers: positive :math:`\xi` (ordered phase) is the number of layers over which it falls by
+    a factor :math:`e`; negative :math:`\xi` (chaotic phase) means growth by :math:`e` every
+    :math:`|\xi|` layers; at :math:`\chi_1 = 1` it is infinite.
+
+    Parameters
+    ----------
+    chi : float
+        :math:`\chi_1 > 0`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.depth_scale(0.5), 4), gw.theory.depth_scale(1.0)
+    (1.4427, inf)
+    """
+    value = check_positive(chi, "chi")
+    if value == 1.0:
+        return float("inf")
+    return -1.0 / float(np.log(value))
+
+
+@dataclass(frozen=True)
+class MeanField:
+    r"""Mean-field prediction for one (activation, :math:`\sigma_w`, :math:`\sigma_b`).
+
+    Attributes
+    ----------
+    activation : str
+    sigma_w, sigma_b : float
+    q_star : float
+        Fixed point of the variance map.
+    chi_1 : float
+        Per-layer factor of the squared gradient norm.
+    depth_scale : float
+        :math:`-1/\log\chi_1`.
+    phase : str
+        ``"ordered"`` (:math:`\chi_1 < 1`), ``"chaotic"`` (:math:`> 1`) or ``"critical"``
+        (within ``1e-9`` of 1).
+    """
+
+    activation: str
+    sigma_w: float
+    sigma_b: float
+    q_star: float
+    chi_1: float
+    depth_scale: float
+    phase: str
+
+    def gradient_profile(self, depth: int) -> Array:
+        r"""Predicted :math:`\lVert\partial L/\partial a^{(l)}\rVert^2` relative to the output's.
+
+        Parameters
+        ----------
+        depth : int
+            Number of layers :math:`L`.
+
+        Returns
+        -------
+        ndarray, shape (depth + 1,)
+            Entry :math:`l` is :math:`\chi_1^{L-l}`: entry 0 at the input, the last (1) at the
+            output.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> gw.theory.mean_field("relu", sigma_w=1.0).gradient_profile(2).tolist()
+        [0.25, 0.5, 1.0]
+        """
+        layers = _check_layers(depth, "depth")
+        result: Array = self.chi_1 ** np.arange(layers, -1, -1, dtype=np.float64)
+        return result
+
+
+def mean_field(
+    activation: str | activations.Activation, sigma_w: float, sigma_b: float = 0.0
+) -> MeanField:
+    r"""Compute the fixed point, :math:`\chi_1`, depth scale and phase of a wide random network.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+
+    Returns
+    -------
+    MeanField
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> mf = gw.theory.mean_field("tanh", sigma_w=1.0, sigma_b=0.05)
+    >>> mf.phase, round(mf.chi_1, 3)
+    ('ordered', 0.934)
+    """
+    act = _activation_name(activation)
+    q_star = q_fixed_point(act, sigma_w, sigma_b)
+    chi = chi_1(act, sigma_w, sigma_b, q=q_star)
+    phase = "critical" if abs(chi - 1.0) <= 1e-9 else ("ordered" if chi < 1.0 else "chaotic")
+    return MeanField(
+        activation=act.name,
+        sigma_w=float(sigma_w),
+        sigma_b=float(sigma_b),
+        q_star=q_star,
+        chi_1=chi,
+        depth_scale=depth_scale(chi),
+        phase=phase,
+    )
+
+
+def chi_1_grid(
+    activation: str | activations.Activation,
+    sigma_w: Sequence[float] | Array,
+    sigma_b: Sequence[float] | Array,
+    max_iter: int = 2000,
+) -> Array:
+    r"""Compute :math:`\chi_1` over a grid of :math:`(\sigma_w, \sigma_b)`: the phase diagram.
+
+    The fixed points of all grid points are found together (vectorised iteration). A point
+    still moving after ``max_iter`` steps lies next to the critical point :math:`\sigma_b = 0`,
+    :math:`\sigma_w g'(0) = 1`, where :math:`q^* \to 0` only like :math:`1/l`; its value is
+    taken at the last iterate, where :math:`\chi_1` is already within about :math:`10^{-3}`.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        A bounded activation such as ``tanh`` or ``sigmoid``; for an unbounded one every grid
+        point must have a finite fixed point.
+    sigma_w : sequence of float, shape (n_w,)
+    sigma_b : sequence of float, shape (n_b,)
+    max_iter : int, default 2000
+
+    Returns
+    -------
+    ndarray, shape (n_b, n_w)
+        ``chi[i, j]`` is :math:`\chi_1` at ``sigma_b[i]``, ``sigma_w[j]`` (rows for
+        :math:`\sigma_b`, as an image with :math:`\sigma_w` on the horizontal axis).
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> chi = gw.theory.chi_1_grid("tanh", [0.5, 1.0, 2.0], [0.1, 0.5])
+    >>> chi.shape, bool(chi[0, 0] < 1 < chi[0, 2])
+    ((2, 3), True)
+    """
+    act = _activation_name(activation)
+    ws = np.asarray(sigma_w, dtype=np.float64)
+    bs = np.asarray(sigma_b, dtype=np.float64)
+    for name, values in (("sigma_w", ws), ("sigma_b", bs)):
+        if values.ndim != 1 or values.size == 0 or np.any(~np.isfinite(values)):
+            raise ValueError(f"{name} must be a non-empty 1-D sequence of finite numbers")
+    if np.any(ws <= 0) or np.any(bs < 0):
+        raise ValueError("sigma_w must be positive and sigma_b non-negative")
+    W, B = np.meshgrid(ws, bs)
+    if act.name in _CLOSED_FORM_SLOPE:
+        result: Array = _CLOSED_FORM_SLOPE[act.name] * W * W
+        return result
+    q, _ = _iterate_q(act, sigma_w=W, sigma_b=B, q0=1.0, tol=1e-12, max_iter=int(max_iter))
+    chi: Array = W * W * gaussian_expectation(lambda z: act.derivative(z) ** 2, q)
+    return chi
+
+
+def random_mlp(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 0.0,
+    *,
+    seed: int | np.random.Generator = 0,
+    weights: str = "normal",
+) -> MLP:
+    r"""Build the random network of mean-field theory: ``depth`` identical layers.
+
+    Weights :math:`W \sim \mathcal N(0, \sigma_w^2/n_\text{in})` through
+    ``gw.init.get("normal", std=sigma_w / sqrt(width))``, or, with ``weights="orthogonal"``,
+    :math:`\sigma_w` times a random orthogonal matrix (every singular value :math:`\sigma_w`);
+    biases :math:`b \sim \mathcal N(0, \sigma_b^2)`. Every layer, the output layer included,
+    uses ``activation``, so every layer scales gradients alike.
+
+    Parameters
+    ----------
+    width : int
+        Width of the input, of every hidden layer and of the output.
+    depth : int
+        Number of layers.
+    activation : str, default "tanh"
+    sigma_w : float, default 1.0
+    sigma_b : float, default 0.0
+    seed : int or numpy.random.Generator, default 0
+    weights : {"normal", "orthogonal"}, default "normal"
+
+    Returns
+    -------
+    MLP
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> net = gw.theory.random_mlp(4, 3, "tanh", sigma_w=1.0, sigma_b=0.1, seed=0)
+    >>> net.sizes
+    [4, 4, 4, 4]
+    """
+    n = _check_layers(width, "width")
+    layers = _check_layers(depth, "depth")
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    if weights == "normal":
+        weight_init = init.get("normal", std=w / np.sqrt(n))
+    elif weights == "orthogonal":
+        weight_init = init.get("orthogonal", gain=w)
+    else:
+        raise ValueError(f"weights must be 'normal' or 'orthogonal', got {weights!r}")
+    bias_init = init.get("normal", std=b) if b > 0 else "zeros"
+    return MLP(
+        [n] * (layers + 1),
+        activation=activation,
+        output_activation=activation,
+        init=weight_init,
+        bias_init=bias_init,
+        seed=seed,
+    )
+
+
+def measure_chi_1(
+    activation: str,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    *,
+    width: int = 500,
+    depth: int = 30,
+    seeds: Sequence[int] = (0, 1, 2),
+    n_samples: int = 16,
+    skip: int = 5,
+) -> tuple[float, Array]:
+    r"""Measure the per-layer factor of the squared gradient norm in wide random networks.
+
+    For each seed, builds :func:`random_mlp`, draws inputs already at the fixed point
+    (:math:`x = g(\sqrt{q^*}\,z)` with :math:`z \sim \mathcal N(0, 1)`, so every layer is
+    statistically alike) and a standard normal output gradient, and backpropagates with
+    :func:`gradwatch.diagnostics.backprop_norms`. The factor is the geometric mean over the
+    middle layers (``skip`` layers left out at each end) of
+    :math:`\lVert\partial L/\partial a^{(l-1)}\rVert^2 / \lVert\partial L/\partial a^{(l)}\rVert^2`,
+    averaged in log over the seeds. Mean-field theory predicts :func:`chi_1`. Where
+    :math:`q^* = 0` (no bias, ordered phase) the inputs take :math:`q = 1` instead.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_w, sigma_b : float
+    width, depth : int, default 500 and 30
+    seeds : sequence of int, default (0, 1, 2)
+        One network (and one batch) per seed.
+    n_samples : int, default 16
+    skip : int, default 5
+        Layers left out at each end; ``depth > 2 * skip`` is required.
+
+    Returns
+    -------
+    factor : float
+        Geometric-mean per-layer factor of the squared norm.
+    profile : ndarray, shape (depth + 1,)
+        Mean over seeds (in log) of :math:`\lVert\partial L/\partial a^{(l)}\rVert^2` relative
+        to the output's, input first.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> factor, profile = gw.theory.measure_chi_1("relu", 1.2, width=200, depth=12, skip=2)
+    >>> round(factor / gw.theory.chi_1("relu", 1.2), 1), profile.shape
+    (1.0, (13,))
+    """
+    layers = _check_layers(depth, "depth")
+    margin = int(skip)
+    if margin < 0 or layers <= 2 * margin:
+        raise ValueError(f"skip must be in [0, depth/2), got skip={skip!r} for depth={depth!r}")
+    if len(seeds) == 0:
+        raise ValueError("seeds must name at least one seed")
+    act = _activation_name(activation)
+    q_star = q_fixed_point(act, sigma_w, sigma_b)
+    q_input = q_star if q_star > 0 else 1.0  # q* = 0 (no bias): start at unit variance
+    logs = []
+    for seed in seeds:
+        rng = make_rng(int(seed), "seeds")
+        net = random_mlp(width, layers, act.name, sigma_w, sigma_b, seed=rng)
+        x = act(np.sqrt(q_input) * rng.standard_normal((int(n_samples), int(width))))
+        norms = diagnostics.backprop_norms(net, x, seed=rng)
+        logs.append(2.0 * np.log(norms / norms[-1]))
+    mean_log = np.mean(logs, axis=0)
+    inner = mean_log[margin : layers + 1 - margin]
+    factor = float(np.exp((inner[0] - inner[-1]) / (inner.size - 1)))
+    profile: Array = np.exp(mean_log)
+    return factor, profile
+
+
+def jacobian_spectra(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 0.0,
+    *,
+    seed: int = 0,
+) -> dict[str, Array]:
+    r"""Compute the input-output Jacobian's singular values for Gaussian and orthogonal weights.
+
+    Builds :func:`random_mlp` twice from the same seed, with ``weights="normal"`` and
+    ``"orthogonal"``, and takes :func:`gradwatch.diagnostics.jacobians` at one input drawn at
+    the fixed point (:math:`x = g(\sqrt{q^*} z)`). Orthogonal weights keep every singular value
+    of each :math:`W` at :math:`\sigma_w`, the condition for dynamical isometry
+    :cite:p:`saxe2014,pennington2017`.
+
+    Parameters
+    ----------
+    width, depth : int
+    activation : str, default "tanh"
+    sigma_w, sigma_b : float
+    seed : int, default 0
+
+    Returns
+    -------
+    dict of str to ndarray, shape (width,)
+        ``{"gaussian": ..., "orthogonal": ...}``, singular values in decreasing order.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> spectra = gw.theory.jacobian_spectra(16, 4, "identity", seed=0)
+    >>> sorted(set(spectra["orthogonal"].round(6).tolist()))
+    [1.0]
+    """
+    act = _activation_name(activation)
+    q_star = q_fixed_point(act, sigma_w, sigma_b)
+    rng = make_rng(seed, "seed")
+    q_input = q_star if q_star > 0 else 1.0
+    x = act(np.sqrt(q_input) * rng.standard_normal(_check_layers(width, "width")))
+    result = {}
+    for kind in ("normal", "orthogonal"):
+        net = random_mlp(width, depth, act.name, sigma_w, sigma_b, seed=seed, weights=kind)
+        result["gaussian" if kind == "normal" else kind] = diagnostics.jacobians(
+            net, x
+        ).product_singular_values
+    return result
+
+
+def critical_sigma_w(
+    activation: str, sigma_b: float = 0.0, bracket: tuple[float, float] = (0.1, 10.0)
+) -> float:
+    r"""Find the weight scale on the edge of chaos, :math:`\chi_1(\sigma_w, \sigma_b) = 1`.
+
+    Found by bisection on :math:`\log\chi_1`, which grows with :math:`\sigma_w` for the
+    activations of this library, to within :math:`10^{-7}`.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_b : float, default 0.0
+    bracket : (float, float), default (0.1, 10.0)
+        Interval of :math:`\sigma_w` known to hold the root.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If :math:`\chi_1 - 1` does not change sign over ``bracket``.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.critical_sigma_w("relu"), 6)
+    1.414214
+    >>> round(gw.theory.critical_sigma_w("tanh", sigma_b=0.05), 3)
+    1.123
+    """
+    low, high = (float(v) for v in bracket)
+    act = _activation_name(activation)
+
+    def excess(w: float) -> float:
+        return float(np.log(chi_1(act, w, sigma_b)))
+
+    f_low, f_high = excess(low), excess(high)
+    if not (f_low < 0 < f_high):
+        raise ValueError(
+            f"chi_1 - 1 does not change sign over bracket={bracket!r} for {act.name} "
+            f"with sigma_b={sigma_b!r}"
+        )
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        if excess(mid) < 0:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-7:
+            break
+    return 0.5 * (low + high)
+
+
+def chi_1_comparison(
+    activation: str,
+    sigma_ws: Sequence[float],
+    sigma_b: float,
+    *,
+    width: int,
+    depth: int,
+    seeds: Sequence[int],
+    n_samples: int = 16,
+    skip: int = 4,
+) -> dict[str, Array]:
+    r"""Compare the predicted :math:`\chi_1` with the measured per-layer factor.
+
+    Calls :func:`chi_1` and :func:`measure_chi_1` for each :math:`\sigma_w`.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_ws : sequence of float, shape (n,)
+    sigma_b : float
+    width, depth : int
+    seeds : sequence of int
+    n_samples, skip : int
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"sigma_w"`` (n,), ``"predicted"`` (n,), ``"measured"`` (n,), and ``"profiles"``
+        (n, depth + 1): measured squared gradient norm at each layer relative to the output.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> table = gw.theory.chi_1_comparison(
+    ...     "relu", [1.0], 0.0, width=100, depth=8, seeds=[0], skip=2)
+    >>> table["predicted"].tolist(), table["profiles"].shape
+    ([0.5], (1, 9))
+    """
+    predicted, measured, profiles = [], [], []
+    for w in sigma_ws:
+        factor, profile = measure_chi_1(
+            activation,
+            w,
+            sigma_b,
+            width=width,
+            depth=depth,
+            seeds=seeds,
+            n_samples=n_samples,
+            skip=skip,
+        )
+        predicted.append(chi_1(activation, w, sigma_b))
+        measured.append(factor)
+        profiles.append(profile)
+    return {
+        "sigma_w": np.asarray(sigma_ws, dtype=np.float64),
+        "predicted": np.asarray(predicted),
+        "measured": np.asarray(measured),
+        "profiles": np.asarray(profiles),
+    }
