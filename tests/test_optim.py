@@ -1,0 +1,233 @@
+"""Optimisers: updates against hand-computed numbers, convergence, state and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gradwatch as gw
+
+
+def test_sgd_without_momentum() -> None:
+    w, b = np.array([[1.0, -2.0]]), np.array([0.5])
+    g, gb = np.array([[0.5, 1.0]]), np.array([-2.0])
+    opt = gw.optim.SGD(lr=0.1)
+    opt.step([w, b], [g, gb])
+    np.testing.assert_allclose(w, [[0.95, -2.1]], rtol=1e-15)
+    np.testing.assert_allclose(b, [0.7], rtol=1e-15)
+    np.testing.assert_array_equal(g, [[0.5, 1.0]])  # gradients are not touched
+    opt.step([w, b], [g, gb])
+    np.testing.assert_allclose(w, [[0.9, -2.2]], rtol=1e-15)
+    assert opt.steps == 2
+
+
+def test_sgd_with_momentum_by_hand() -> None:
+    mu, lr = 0.9, 0.1
+    w = np.array([1.0])
+    opt = gw.optim.SGD(lr=lr, momentum=mu)
+    gradients = [2.0, -1.0, 0.5]
+    # v1 = g1 = 2;  v2 = 0.9*2 - 1 = 0.8;  v3 = 0.9*0.8 + 0.5 = 1.22
+    velocities = [2.0, 0.8, 1.22]
+    expected = 1.0
+    for g, v in zip(gradients, velocities, strict=True):
+        opt.step([w], [np.array([g])])
+        expected -= lr * v
+        assert w[0] == pytest.approx(expected, rel=1e-14)
+    assert w[0] == pytest.approx(1.0 - 0.1 * (2.0 + 0.8 + 1.22), rel=1e-14)
+
+
+def test_sgd_weight_decay() -> None:
+    w = np.array([2.0])
+    gw.optim.SGD(lr=0.5, weight_decay=0.1).step([w], [np.array([1.0])])
+    assert w[0] == pytest.approx(2.0 - 0.5 * (1.0 + 0.1 * 2.0))
+
+
+def adam_reference(
+    w0: np.ndarray, gradients: list[np.ndarray], lr: float, beta1: float, beta2: float, eps: float
+) -> np.ndarray:
+    w, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
+    for t, g in enumerate(gradients, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+def test_adam_first_step_is_lr_times_sign() -> None:
+    # m_hat = g and v_hat = g^2 after one step, so the step is lr * g / (|g| + eps).
+    w = np.array([1.0, 1.0, 1.0])
+    g = np.array([123.0, -0.01, 0.0])
+    gw.optim.Adam(lr=0.1, eps=1e-8).step([w], [g])
+    np.testing.assert_allclose(
+        w, [1.0 - 0.1 * 123 / (123 + 1e-8), 1.0 + 0.1 * 0.01 / (0.01 + 1e-8), 1.0], rtol=1e-15
+    )
+
+
+def test_adam_first_steps_against_the_formula(rng: np.random.Generator) -> None:
+    w0 = rng.normal(size=(3, 2))
+    gradients = [rng.normal(size=(3, 2)) for _ in range(5)]
+    for lr, betas, eps in [
+        (1e-3, (0.9, 0.999), 1e-8),
+        (0.05, (0.5, 0.9), 1e-3),
+        (0.1, (0.0, 0.0), 1e-8),
+    ]:
+        w = w0.copy()
+        opt = gw.optim.Adam(lr=lr, betas=betas, eps=eps)
+        for t in range(1, len(gradients) + 1):
+            opt.step([w], [gradients[t - 1]])
+            expected = adam_reference(w0, gradients[:t], lr, *betas, eps)
+            np.testing.assert_allclose(w, expected, rtol=1e-13, atol=1e-15)
+        assert opt.steps == len(gradients)
+
+
+def test_adam_second_step_by_hand() -> None:
+    lr, beta1, beta2, eps = 0.1, 0.9, 0.999, 1e-8
+    w = np.array([0.0])
+    opt = gw.optim.Adam(lr=lr, betas=(beta1, beta2), eps=eps)
+    opt.step([w], [np.array([1.0])])
+    opt.step([w], [np.array([3.0])])
+    m = 0.9 * 0.1 * 1.0 + 0.1 * 3.0  # 0.39
+    v = 0.999 * 0.001 * 1.0 + 0.001 * 9.0  # 0.009999
+    step2 = lr * (m / (1 - beta1**2)) / (math.sqrt(v / (1 - beta2**2)) + eps)
+    assert w[0] == pytest.approx(-lr * 1.0 / (1.0 + eps) - step2, rel=1e-13)
+
+
+def quadratic(w: np.ndarray) -> tuple[float, np.ndarray]:
+    A = np.array([[3.0, 0.5], [0.5, 1.0]])
+    c = np.array([1.0, -2.0])
+    d = w - c
+    return 0.5 * float(d @ A @ d), A @ d
+
+
+@pytest.mark.parametrize(
+    ("make", "steps"),
+    [
+        (lambda: gw.optim.SGD(lr=0.1), 300),
+        (lambda: gw.optim.SGD(lr=0.05, momentum=0.9), 300),
+        (lambda: gw.optim.Adam(lr=0.05), 1000),
+    ],
+    ids=["sgd", "sgd-momentum", "adam"],
+)
+def test_converges_on_a_quadratic(make: object, steps: int) -> None:
+    optimizer = make()  # type: ignore[operator]
+    w = np.array([5.0, 5.0])
+    first, _ = quadratic(w)
+    for _ in range(steps):
+        _, g = quadratic(w)
+        optimizer.step([w], [g])
+    last, _ = quadratic(w)
+    assert last < 1e-8 * first
+    np.testing.assert_allclose(w, [1.0, -2.0], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gw.optim.SGD(lr=0.1),
+        lambda: gw.optim.SGD(lr=0.1, momentum=0.5),
+        gw.optim.Adam,
+    ],
+)
+def test_trains_a_network(make: object, rng: np.random.Generator) -> None:
+    net = gw.MLP([2, 8, 1], seed=0)
+    x = rng.normal(size=(32, 2))
+    y = x[:, :1] - 0.5 * x[:, 1:]
+    opt = make()  # type: ignore[operator]
+    first, _ = net.loss_and_grads(x, y)
+    for _ in range(200):
+        _, grads = net.loss_and_grads(x, y)
+        opt.step(net.params(), grads)
+    last, _ = net.loss_and_grads(x, y)
+    assert last < 0.2 * first
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_kept(dtype: type) -> None:
+    for opt in (gw.optim.SGD(lr=0.1, momentum=0.9), gw.optim.Adam()):
+        w = np.ones(3, dtype=dtype)
+        opt.step([w], [np.ones(3, dtype=dtype)])
+        assert w.dtype == dtype
+        assert np.all(w < 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# State and bad input
+# ---------------------------------------------------------------------------------------------
+
+OPTIMIZERS = [
+    pytest.param(lambda: gw.optim.SGD(lr=0.1), id="sgd"),
+    pytest.param(lambda: gw.optim.SGD(lr=0.1, momentum=0.9), id="sgd-momentum"),
+    pytest.param(lambda: gw.optim.Adam(lr=0.1), id="adam"),
+]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_changing_shapes_between_steps_raises(make: object) -> None:
+    opt = make()  # type: ignore[operator]
+    opt.step([np.zeros(3)], [np.ones(3)])
+    w, g = np.zeros((3, 1)), np.ones((3, 1))
+    with pytest.raises(ValueError, match="params changed since the first step"):
+        opt.step([w], [g])
+    np.testing.assert_array_equal(w, np.zeros((3, 1)))
+    two = [np.zeros(3), np.zeros(2)]
+    with pytest.raises(ValueError, match="params changed since the first step"):
+        opt.step(two, [np.ones(3), np.ones(2)])
+    np.testing.assert_array_equal(two[0], np.zeros(3))
+    assert opt.steps == 1
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_mismatched_params_and_grads(make: object, rng: np.random.Generator) -> None:
+    opt = make()  # type: ignore[operator]
+    params = [rng.normal(size=(2, 3)), rng.normal(size=3)]
+    grads = [rng.normal(size=(2, 3)), rng.normal(size=3)]
+    params_before = [p.copy() for p in params]
+    grads_before = [g.copy() for g in grads]
+    with pytest.raises(ValueError, match="params and grads must have the same length, got 2 and 1"):
+        opt.step(params, grads[:1])
+    with pytest.raises(
+        ValueError, match=r"params\[1\] has shape \(3,\) but grads\[1\] has shape \(2, 3\)"
+    ):
+        opt.step(params, [grads[0], grads[0]])
+    with pytest.raises(TypeError, match="params must be a list or tuple"):
+        opt.step(params[0], grads[0])
+    with pytest.raises(TypeError, match=r"grads\[0\] must be a floating-point array"):
+        opt.step(params[:1], [np.ones((2, 3), dtype=int)])
+    for p, q in zip(params, params_before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    for g, h in zip(grads, grads_before, strict=True):
+        np.testing.assert_array_equal(g, h)
+    assert opt.steps == 0
+    opt.step(params, grads)  # still usable, and the first real step sets the shapes
+    assert opt.steps == 1
+
+
+def test_bad_hyperparameters() -> None:
+    for lr in (0.0, -0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^lr must be a positive"):
+            gw.optim.SGD(lr=lr)
+        with pytest.raises(ValueError, match=r"^lr must be a positive"):
+            gw.optim.Adam(lr=lr)
+    with pytest.raises(TypeError, match="lr"):
+        gw.optim.SGD(lr="0.1")  # type: ignore[arg-type]
+    for momentum in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="momentum"):
+            gw.optim.SGD(momentum=momentum)
+    with pytest.raises(ValueError, match="weight_decay"):
+        gw.optim.SGD(weight_decay=-1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        gw.optim.Adam(weight_decay=float("inf"))
+    for betas in ((0.9,), (0.9, 1.0), (-0.1, 0.9), (0.9, 0.999, 0.5)):
+        with pytest.raises(ValueError, match="betas"):
+            gw.optim.Adam(betas=betas)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="eps"):
+        gw.optim.Adam(eps=0.0)
+
+
+def test_repr() -> None:
+    assert repr(gw.optim.SGD(lr=0.5, momentum=0.9)) == "SGD(lr=0.5, momentum=0.9, weight_decay=0.0)"
+    assert repr(gw.optim.Adam()) == "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08)"
