@@ -1559,15 +1559,26 @@ def run_initialisation(settings: Mapping[str, Any], progress: Progress | None = 
 
     inits = diagnostics.initialisations(settings["naive_std"])
     stats = diagnostics.init_statistics(
-        settings["activations"], inits, width=settings["width"], depth=settings["depth"],
-        n_samples=settings["n_samples"], seed=settings["seed"],
+        settings["activations"],
+        inits,
+        width=settings["width"],
+        depth=settings["depth"],
+        n_samples=settings["n_samples"],
+        seed=settings["seed"],
     )
     if progress is not None:
         progress("initialisation", 1, 2)
     runs = diagnostics.init_training(
-        settings["activations"], inits, width=settings["train_width"], depth=settings["depth"],
-        n_samples=settings["train_samples"], lr=settings["lr"], momentum=settings["momentum"],
-        steps=settings["steps"], batch_size=settings["batch_size"], seed=settings["seed"],
+        settings["activations"],
+        inits,
+        width=settings["train_width"],
+        depth=settings["depth"],
+        n_samples=settings["train_samples"],
+        lr=settings["lr"],
+        momentum=settings["momentum"],
+        steps=settings["steps"],
+        batch_size=settings["batch_size"],
+        seed=settings["seed"],
     )
     if progress is not None:
         progress("initialisation", 2, 2)
@@ -1577,20 +1588,24 @@ def run_initialisation(settings: Mapping[str, Any], progress: Progress | None = 
     fig_var, axes = plotting.figure(1, 2, width=10.0, height=4.0)
     plotting.line_by_layer(
         {f"{a}, {k}": s.act_var for a, d in stats.items() for k, s in d.items()},
-        ylabel="Var(activations)", ax=axes[0],
+        ylabel="Var(activations)",
+        ax=axes[0],
     )
     plotting.line_by_layer(
         {f"{a}, {k}": s.grad_var for a, d in stats.items() for k, s in d.items()},
-        ylabel="Var(backpropagated gradient)", ax=axes[1],
+        ylabel="Var(backpropagated gradient)",
+        ax=axes[1],
     )
     numbers = {
         "act_ratio": {
             f"{a}, {k}": theory.fit_per_layer_factor(s.act_var / s.act_var[0])
-            for a, d in stats.items() for k, s in d.items()
+            for a, d in stats.items()
+            for k, s in d.items()
         },
         "grad_ratio": {
             f"{a}, {k}": theory.fit_per_layer_factor(s.grad_var[::-1] / s.grad_var[-1])
-            for a, d in stats.items() for k, s in d.items()
+            for a, d in stats.items()
+            for k, s in d.items()
         },
         "final_loss": {label: float(h.loss[-1]) for label, h in runs.items()},
         "mean_last_losses": {label: float(np.mean(h.loss[-20:])) for label, h in runs.items()},
@@ -1646,8 +1661,12 @@ def run_rnn_gradients(settings: Mapping[str, Any], progress: Progress | None = N
 
     s = settings
     norms = rnn.gradient_norms_over_time(
-        s["radii"], n_hidden=s["time_hidden"], n_steps=s["time_steps"],
-        n_samples=s["time_samples"], input_std=s["time_input_std"], seed=s["time_seed"],
+        s["radii"],
+        n_hidden=s["time_hidden"],
+        n_steps=s["time_steps"],
+        n_samples=s["time_samples"],
+        input_std=s["time_input_std"],
+        seed=s["time_seed"],
     )
     cliff = {"h0": s["cliff_h0"], "n_steps": s["cliff_steps"], "target": s["cliff_target"]}
     descent = {"lr": s["cliff_lr"], "steps": s["cliff_descent_steps"], **cliff}
@@ -1658,19 +1677,24 @@ def run_rnn_gradients(settings: Mapping[str, Any], progress: Progress | None = N
     if progress is not None:
         progress("rnn", 1, 2)
     runs = rnn.clipping_comparison(
-        n_hidden=s["train_hidden"], n_steps=s["train_steps_in_time"],
-        n_samples=s["train_samples"], spectral_radius=s["train_radius"], lr=s["train_lr"],
-        steps=s["train_steps"], batch_size=s["train_batch_size"],
-        max_norm=s["train_max_norm"], seed=s["train_seed"],
+        n_hidden=s["train_hidden"],
+        n_steps=s["train_steps_in_time"],
+        n_samples=s["train_samples"],
+        spectral_radius=s["train_radius"],
+        lr=s["train_lr"],
+        steps=s["train_steps"],
+        batch_size=s["train_batch_size"],
+        max_norm=s["train_max_norm"],
+        seed=s["train_seed"],
     )
     if progress is not None:
         progress("rnn", 2, 2)
-    loss = functools.partial(rnn.one_unit_loss, **cliff)
+    loss = functools.partial(
+        rnn.one_unit_loss, h0=s["cliff_h0"], n_steps=s["cliff_steps"], target=s["cliff_target"]
+    )
     n_steps = s["time_steps"]
     numbers = {
-        "per_step_factor": {
-            f"{r:g}": theory.fit_per_layer_factor(v) for r, v in norms.items()
-        },
+        "per_step_factor": {f"{r:g}": theory.fit_per_layer_factor(v) for r, v in norms.items()},
         "norm_after_all_steps": {f"{r:g}": float(v[-1]) for r, v in norms.items()},
         "cliff_max_G": float(np.max(plain_G)),
         "cliff_final_loss": {

@@ -1073,17 +1073,11 @@ def layer_histograms(
         value_range = (low, high if high > low else low + 1.0)
     cmap = mpl.colormaps["viridis_r"]
     with style():
+        edges = np.linspace(value_range[0], value_range[1], bins + 1)
         for i, v in enumerate(flat):
             shade = cmap(0.15 + 0.85 * i / max(len(flat) - 1, 1))
-            ax.hist(
-                v,
-                bins=bins,
-                range=value_range,
-                histtype="step",
-                color=shade,
-                lw=1.5,
-                label=f"layer {i + 1}",
-            )
+            counts, _ = np.histogram(v, bins=edges)
+            ax.stairs(counts, edges, color=shade, lw=1.5, label=f"layer {i + 1}")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("count")
         if title:
@@ -1196,9 +1190,14 @@ def diagnosis_grid(diagnoses: Mapping[str, Any], *, guide: float = 1e-3) -> Any:
             title=f"{label}: update:data",
             ax=axes[2, j],
         )
-        if j > 0:  # one legend per row is enough: every column colours its layers alike
-            for ax in axes[:, j]:
+        # Every panel colours its layers alike: one legend of layers is enough, and the
+        # update:data panels only name the guide line.
+        for i, ax in enumerate(axes[:, j]):
+            if (i, j) != (0, 0):
                 ax.get_legend().remove()
+        with style():
+            guide_line = axes[2, j].get_lines()[-1]
+            axes[2, j].legend([guide_line], [f"guide {guide:g}"], loc="lower right")
     return fig
 
 
@@ -1258,8 +1257,11 @@ def histogram_grid(
         raise ValueError("values and layers must not be empty")
     columns = list(values[rows[0]])
     fig, axes = figure(
-        len(rows), len(columns), width=panel_size[0] * len(columns),
-        height=panel_size[1] * len(rows) + 0.4, squeeze=False,
+        len(rows),
+        len(columns),
+        width=panel_size[0] * len(columns),
+        height=panel_size[1] * len(rows) + 0.4,
+        squeeze=False,
     )
     cmap = mpl.colormaps["viridis_r"]
     with style():
@@ -1274,11 +1276,10 @@ def histogram_grid(
                 low = -high if symmetric else min(float(v.min()) for v in flat)
                 for k, (layer, v) in enumerate(zip(layers, flat, strict=True)):
                     shade = cmap(0.15 + 0.85 * k / max(len(flat) - 1, 1))
-                    ax.hist(
-                        v, bins=bins, range=(low, high), histtype="step", color=shade, lw=1.4,
-                        label=f"layer {layer}",
-                    )
+                    counts, edges = np.histogram(v, bins=bins, range=(low, high))
+                    ax.stairs(counts, edges, color=shade, lw=1.4, label=f"layer {layer}")
                 ax.set_yscale("log")
+                ax.minorticks_off()  # minor log ticks cost most of the drawing time here
                 ax.set_title(f"{row}, {column}")
                 ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
                 if i == len(rows) - 1:
@@ -1299,7 +1300,7 @@ def cliff_figure(
     resolution: int = 240,
     labels: tuple[str, str] = ("$w$", "$b$"),
 ) -> Any:
-    """A 2-D loss surface with descent paths over it, and each path's gradient norm per step.
+    """Draw a 2-D loss surface with descent paths over it, and each path's gradient norm per step.
 
     Parameters
     ----------
@@ -1343,10 +1344,12 @@ def cliff_figure(
             left.plot(p[:, 0], p[:, 1], "o-", ms=2.5, lw=1.2, color=color, label=label)
             left.plot(p[-1, 0], p[-1, 1], "X", ms=9, color=color, mec="white")
             steps = np.arange(p.shape[0])
-            right.plot(steps, np.asarray(grad_norms[label], dtype=float), color=color, lw=1.4,
-                       label=label)
-        left.plot(*np.asarray(next(iter(paths.values())))[0], "s", ms=7, color="#000000",
-                  label="start")
+            right.plot(
+                steps, np.asarray(grad_norms[label], dtype=float), color=color, lw=1.4, label=label
+            )
+        left.plot(
+            *np.asarray(next(iter(paths.values())))[0], "s", ms=7, color="#000000", label="start"
+        )
         left.set_xlim(x0, x1)
         left.set_ylim(y0, y1)
         left.set_xlabel(labels[0])
