@@ -103,6 +103,15 @@ def docs_live(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def experiments(session: nox.Session) -> None:
+    """Run every experiment in conf/ from the command line, as a reader would."""
+    _install(session, "plot")
+    out = Path(session.create_tmp()) / "results"
+    session.run("python", "-m", "gradwatch", "list")
+    session.run("python", "-m", "gradwatch", "run", "--all", "--out", str(out), *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks under benchmarks/ (pass ``-- --save`` to write the JSON the docs show)."""
     _install(session, "test")

@@ -160,7 +160,7 @@ def test_missing_file_in_an_empty_folder(conf: Path) -> None:
             "depths = [1, 2, 4]",
             "depths = 4",
             TypeError,
-            "setting 'depths' must be a list of an int, got 4",
+            "setting 'depths' must be a list of ints, got 4",
         ),
         (
             "depths = [1, 2, 4]",
@@ -230,7 +230,7 @@ def test_check_settings_directly() -> None:
         match=r"^here: unknown setting 'depth'; expected one of: depths, scale, seed, rates$",
     ):
         gw.experiments.check_settings({"depth": [1]}, schema, source="here")
-    with pytest.raises(ValueError, match=r"^here: missing setting 'rates' \(a list of a number\)$"):
+    with pytest.raises(ValueError, match=r"^here: missing setting 'rates' \(a list of numbers\)$"):
         gw.experiments.check_settings(
             {"depths": [1], "scale": 1.0, "seed": 0}, schema, source="here"
         )

@@ -140,7 +140,8 @@ def kinds() -> tuple[str, ...]:
 def _type_name(expected: Any) -> str:
     if typing.get_origin(expected) is list:
         (item,) = typing.get_args(expected)
-        return f"a list of {_type_name(item)}"
+        plural = {int: "ints", float: "numbers", str: "strings", bool: "booleans"}
+        return f"a list of {plural.get(item, _type_name(item))}"
     return {int: "an int", float: "a number", str: "a string", bool: "true or false"}.get(
         expected, str(expected)
     )
