@@ -25,18 +25,23 @@ from gradwatch.optim import SGD
 from gradwatch.training import History, train
 
 __all__ = [
+    "VARIANCE_FACTORS",
     "Diagnosis",
     "HealthReport",
-    "InitStatistics", "VARIANCE_FACTORS", "init_statistics", "init_training", "initialisations", "variance_gains",  # noqa: E501  (initialisation page)
+    "InitStatistics",
     "Jacobians",
     "LayerStats",
     "backprop_norms",
     "compare_initialisations",
     "diagnose",
     "health",
+    "init_statistics",
+    "init_training",
+    "initialisations",
     "jacobians",
     "layer_stats",
     "layer_values",
+    "variance_gains",
     "weight_grad_norms",
 ]
 
@@ -879,7 +884,8 @@ def variance_gains(
         raise ValueError(
             f"activation must be one of {sorted(VARIANCE_FACTORS)}, got {activation!r}"
         )
-    for name, value in (("n_in", n_in), ("n_out", n_out)):
+    fans: tuple[object, object] = (n_in, n_out)
+    for name, value in zip(("n_in", "n_out"), fans, strict=True):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not np.isfinite(weight_variance) or weight_variance <= 0:
@@ -892,7 +898,7 @@ def variance_gains(
 
 
 def initialisations(naive_std: float) -> dict[str, Any]:
-    """The three initialisations the initialisation page compares, by label.
+    r"""Return the three initialisations the initialisation page compares, by label.
 
     Parameters
     ----------
@@ -947,7 +953,7 @@ class InitStatistics:
 
     @property
     def grad_ratios(self) -> Array:
-        """``grad_var[l - 1] / grad_var[l]``: the factor per layer crossed backwards, (depth - 1,)."""
+        """``grad_var[l - 1] / grad_var[l]``: factor per layer crossed backwards, (depth - 1,)."""
         return np.asarray(self.grad_var[:-1] / self.grad_var[1:])
 
 
@@ -960,7 +966,7 @@ def init_statistics(
     n_samples: int = 256,
     seed: int = 0,
 ) -> dict[str, dict[str, InitStatistics]]:
-    r"""Per-layer activations and gradients of deep random networks, by activation and initialisation.
+    r"""Per-layer activations and gradients of deep random networks, by activation and init.
 
     Each network is ``MLP([width] * (depth + 1), activation, output_activation=activation,
     init=...)`` from ``seed``: ``depth`` identical layers. The input is
@@ -987,7 +993,8 @@ def init_statistics(
     >>> stats["relu"]["He"].act_var.shape, len(stats["relu"]["He"].gradients)
     ((4,), 4)
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+    checked: object = depth
+    if isinstance(checked, bool) or not isinstance(checked, int) or checked < 2:
         raise ValueError(f"depth must be an int of at least 2, got {depth!r}")
     rng = make_rng(seed, "seed")
     x = rng.standard_normal((n_samples, width))
@@ -1069,7 +1076,13 @@ def init_training(
         for label, weights in inits.items():
             net = MLP([width] * (depth + 1) + [1], activation=activation, init=weights, seed=seed)
             runs[f"{activation}, {label}"] = train(
-                net, x, y, optimizer=SGD(lr=lr, momentum=momentum), steps=steps,
-                batch_size=batch_size, seed=seed, progress=False,
+                net,
+                x,
+                y,
+                optimizer=SGD(lr=lr, momentum=momentum),
+                steps=steps,
+                batch_size=batch_size,
+                seed=seed,
+                progress=False,
             )
     return runs
