@@ -21,6 +21,9 @@ DOCS_OUT = ROOT / "docs" / "_build" / "html"
 PYTHON = "3.11"
 # uv skips writing .pyc files when PYTHONDONTWRITEBYTECODE is set; compiled files keep warm builds fast.
 ENV = {"UV_COMPILE_BYTECODE": "1"}
+# One BLAS thread while pages execute: the same summation order on every machine (so a rebuild
+# gives the same numbers everywhere) and no thread contention for the pages' small products.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _install(session: nox.Session, *extras: str) -> None:
@@ -60,7 +63,7 @@ def docs(session: nox.Session) -> None:
     the same configuration, and expects the build to fail with the cell's traceback in its log.
     """
     _install(session, "docs", "test")
-    session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT))
+    session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT), env=ONE_THREAD)
     session.log(f"Built {DOCS_OUT / 'index.html'}")
     session.run("pytest", "tests/test_docs_build.py")
 
@@ -76,7 +79,7 @@ def linkcheck(session: nox.Session) -> None:
     """
     _install(session, "docs")
     out = ROOT / "docs" / "_build" / "linkcheck"
-    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "linkcheck", "docs", str(out))
+    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "linkcheck", "docs", str(out), env=ONE_THREAD)
     session.log(f"Link report: {out / 'output.txt'}")
 
 
@@ -108,7 +111,9 @@ def experiments(session: nox.Session) -> None:
     _install(session, "plot")
     out = Path(session.create_tmp()) / "results"
     session.run("python", "-m", "gradwatch", "list")
-    session.run("python", "-m", "gradwatch", "run", "--all", "--out", str(out), *session.posargs)
+    session.run(
+        "python", "-m", "gradwatch", "run", "--all", "--out", str(out), *session.posargs, env=ONE_THREAD
+    )
 
 
 @nox.session(python=PYTHON)

@@ -84,7 +84,7 @@ class Quadratic:
 
     @property
     def eigenvalues(self) -> Array:
-        """Curvatures: the eigenvalues of :attr:`hessian`, in increasing order, shape ``(d,)``."""
+        """Curvatures: the eigenvalues of ``hessian``, in increasing order, shape ``(d,)``."""
         result: Array = np.linalg.eigvalsh(self.hessian)
         return result
 
@@ -333,7 +333,7 @@ def learning_rate_sweep(
     steps : int
         Updates per run.
     tol : float
-        Loss tolerance for :attr:`DescentRun.steps_to_tol`.
+        Loss tolerance for ``DescentRun.steps_to_tol``.
 
     Returns
     -------

@@ -351,7 +351,7 @@ def gradient_norms_over_time(
 def one_unit_rnn(
     w: Array | float, b: Array | float, *, h0: float, n_steps: int
 ) -> tuple[Array, Array, Array]:
-    r"""Final state of the one-unit network :math:`h_t = \tanh(w h_{t-1} + b)` and its derivatives.
+    r"""Run the one-unit network :math:`h_t = \tanh(w h_{t-1} + b)`; return the end and slopes.
 
     The derivatives are carried forward with the states (forward-mode differentiation):
     :math:`\partial h_t/\partial w = (1 - h_t^2)(h_{t-1} + w\, \partial h_{t-1}/\partial w)` and
@@ -381,7 +381,9 @@ def one_unit_rnn(
     (0.4621, 0.3634, 0.7864)
     """
     n_steps = check_positive_int(n_steps, "n_steps")
-    w_arr, b_arr = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    w_arr, b_arr = np.broadcast_arrays(
+        np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    )
     h = np.full(w_arr.shape, float(h0))
     dh_dw = np.zeros_like(h)
     dh_db = np.zeros_like(h)
@@ -552,11 +554,21 @@ def clipping_comparison(
     runs: dict[str, Any] = {}
     for label, clip_fn in (
         ("no clipping", None),
-        (f"clipped at {max_norm:g}", functools.partial(clip.clip_by_global_norm, max_norm=max_norm)),
+        (
+            f"clipped at {max_norm:g}",
+            functools.partial(clip.clip_by_global_norm, max_norm=max_norm),
+        ),
     ):
         rnn = RNN(1, n_hidden, 1, spectral_radius=spectral_radius, seed=seed)
         runs[label] = train(
-            rnn, x, y, optimizer=optim.SGD(lr=lr), steps=steps, batch_size=batch_size,
-            clip=clip_fn, seed=seed, progress=False,
+            rnn,
+            x,
+            y,
+            optimizer=optim.SGD(lr=lr),
+            steps=steps,
+            batch_size=batch_size,
+            clip=clip_fn,
+            seed=seed,
+            progress=False,
         )
     return runs
