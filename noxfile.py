@@ -19,7 +19,7 @@ nox.options.sessions = ["tests", "lint", "docs"]
 ROOT = Path(__file__).parent
 DOCS_OUT = ROOT / "docs" / "_build" / "html"
 PYTHON = "3.11"
-# uv skips writing .pyc files when PYTHONDONTWRITEBYTECODE is set; compiled files keep warm builds fast.
+# uv skips .pyc files when PYTHONDONTWRITEBYTECODE is set; compiled files keep warm builds fast.
 ENV = {"UV_COMPILE_BYTECODE": "1"}
 # One BLAS thread while pages execute: the same summation order on every machine (so a rebuild
 # gives the same numbers everywhere) and no thread contention for the pages' small products.
@@ -79,7 +79,17 @@ def linkcheck(session: nox.Session) -> None:
     """
     _install(session, "docs")
     out = ROOT / "docs" / "_build" / "linkcheck"
-    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "linkcheck", "docs", str(out), env=ONE_THREAD)
+    session.run(
+        "sphinx-build",
+        "-n",
+        "-W",
+        "--keep-going",
+        "-b",
+        "linkcheck",
+        "docs",
+        str(out),
+        env=ONE_THREAD,
+    )
     session.log(f"Link report: {out / 'output.txt'}")
 
 
@@ -112,7 +122,15 @@ def experiments(session: nox.Session) -> None:
     out = Path(session.create_tmp()) / "results"
     session.run("python", "-m", "gradwatch", "list")
     session.run(
-        "python", "-m", "gradwatch", "run", "--all", "--out", str(out), *session.posargs, env=ONE_THREAD
+        "python",
+        "-m",
+        "gradwatch",
+        "run",
+        "--all",
+        "--out",
+        str(out),
+        *session.posargs,
+        env=ONE_THREAD,
     )
 
 

@@ -46,14 +46,16 @@ def conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_list_shows_name_kind_and_title(conf, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "square" in out and "cli_test" in out and "A test experiment" in out
+    for expected in ("square", "cli_test", "A test experiment"):
+        assert expected in out
 
 
 def test_list_marks_an_invalid_file(conf, capsys):
     (conf / "broken.toml").write_text(TOML.format(n='"three"'), encoding="utf-8")
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "broken" in out and "INVALID" in out and "must be an int" in out
+    for expected in ("broken", "INVALID", "must be an int"):
+        assert expected in out
 
 
 def test_run_writes_png_svg_and_json(conf, tmp_path, capsys):

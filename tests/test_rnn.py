@@ -26,8 +26,13 @@ def test_bptt_matches_finite_differences(
 ):
     rng = np.random.default_rng(seed)
     rnn = gw.RNN(
-        n_in, n_hidden, n_out, return_sequences=return_sequences, spectral_radius=radius,
-        recurrent_init="normal", seed=seed,
+        n_in,
+        n_hidden,
+        n_out,
+        return_sequences=return_sequences,
+        spectral_radius=radius,
+        recurrent_init="normal",
+        seed=seed,
     )
     x = rng.normal(size=(n_samples, n_steps, n_in))
     shape = (n_samples, n_steps, n_out) if return_sequences else (n_samples, n_out)

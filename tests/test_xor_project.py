@@ -119,7 +119,7 @@ def test_runners_return_numbers_and_figures() -> None:
 
 def test_plotting_helpers_return_figures(xor_settings: dict[str, object]) -> None:
     pytest.importorskip("matplotlib")
-    from matplotlib.figure import Figure  # noqa: PLC0415  (matplotlib is optional)
+    from matplotlib.figure import Figure
 
     x, y = gw.experiments.xor_data()
     net = gw.experiments.xor_network(xor_settings)

@@ -128,7 +128,7 @@ def report_execution_error(app: Sphinx, exception: BaseException | None) -> None
     """
     if exception is None or app.config.nb_execution_mode == "cache":
         return
-    from myst_nb.core.execute.base import ExecutionError  # noqa: PLC0415
+    from myst_nb.core.execute.base import ExecutionError
 
     if not isinstance(exception, ExecutionError) or exception.__cause__ is None:
         return
@@ -159,7 +159,7 @@ def ipynb_uri(docname: str) -> str:
 
 def write_ipynb(app: Sphinx, docname: str) -> None:
     """Convert a notebook page's source to ``.ipynb`` with jupytext, without outputs."""
-    import jupytext  # noqa: PLC0415  (a docs dependency, only needed for HTML output)
+    import jupytext
 
     source = Path(app.env.doc2path(docname))
     target = Path(app.outdir) / ipynb_uri(docname)
@@ -263,11 +263,11 @@ def first_paragraph(doctree: nodes.document) -> str:
 
 
 def register_bib_style() -> None:
-    from pybtex.plugin import register_plugin  # noqa: PLC0415
-    from pybtex.style.formatting import toplevel  # noqa: PLC0415
-    from pybtex.style.formatting.plain import Style as PlainStyle  # noqa: PLC0415
-    from pybtex.style.formatting.unsrt import date  # noqa: PLC0415
-    from pybtex.style.template import field, first_of, optional_field, sentence  # noqa: PLC0415
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting import toplevel
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.formatting.unsrt import date
+    from pybtex.style.template import field, first_of, optional_field, sentence
 
     class Style(PlainStyle):  # type: ignore[misc]
         """pybtex's plain style, with alpha labels ([GB10]) and typed theses (Diploma thesis)."""
@@ -291,13 +291,13 @@ def register_bib_style() -> None:
     register_plugin("pybtex.style.formatting", "gradwatch", Style)
 
     # Author-year citations in round brackets: "Glorot and Bengio (2010)", "(He et al., 2015)".
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
-    from sphinxcontrib.bibtex.plugin import (  # noqa: PLC0415
+    from sphinxcontrib.bibtex.plugin import (
         register_plugin as register_referencing_style,
     )
-    from sphinxcontrib.bibtex.style.referencing import BracketStyle  # noqa: PLC0415
-    from sphinxcontrib.bibtex.style.referencing.author_year import (  # noqa: PLC0415
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import (
         AuthorYearReferenceStyle,
     )
 

@@ -49,7 +49,7 @@ class _Progress:
         line = f"{self.name}: {label} {done}/{total}"
         if self.interactive:
             self.stream.write("\r" + line.ljust(len(self.last)))
-        elif line != self.last and (done == total or done == 0):
+        elif line != self.last and done in {0, total}:
             self.stream.write(line + "\n")
         self.stream.flush()
         self.last = line
@@ -132,9 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run experiments; write figures (PNG, SVG) and JSON")
     run.add_argument("targets", nargs="*", help="experiment names or paths to .toml files")
     run.add_argument("--all", action="store_true", help="run every experiment in conf/")
-    run.add_argument(
-        "--out", type=Path, default=Path("gradwatch-results"), help="output folder"
-    )
+    run.add_argument("--out", type=Path, default=Path("gradwatch-results"), help="output folder")
     args = parser.parse_args(argv)
     if args.command == "list":
         return _list(sys.stdout)

@@ -88,6 +88,24 @@ class Activation:
         """Return :math:`g'(z)` computed from :math:`a = g(z)` (only when ``uses_output``)."""
         raise NotImplementedError(f"{self.name} needs z for its derivative")
 
+    def call_inplace(self, z: Array) -> Array:
+        """Return :math:`g(z)`, overwriting ``z`` where the activation can.
+
+        A layer that keeps ``a`` rather than ``z`` (``uses_output``) calls this on a ``z`` it
+        owns, which saves an array and a pass over memory. The base class returns ``self(z)``,
+        a new array, so subclasses need not implement it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> z = np.array([-1.0, 2.0])
+        >>> a = gw.activations.ReLU().call_inplace(z)
+        >>> a, a is z
+        (array([0., 2.]), True)
+        """
+        return self(z)
+
     def _options(self) -> dict[str, float]:
         return {}
 
@@ -119,6 +137,10 @@ class Identity(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        return z
+
+    def call_inplace(self, z: Array) -> Array:
+        """Return ``z`` itself: nothing to compute."""
         return z
 
     def derivative(self, z: Array) -> Array:
@@ -157,7 +179,9 @@ class Sigmoid(Activation):
 
     def derivative_from_output(self, a: Array) -> Array:
         """:math:`a (1 - a)`."""
-        return a * (1.0 - a)
+        slope = 1.0 - a
+        slope *= a  # in place: one new array, not two
+        return slope
 
 
 class Tanh(Activation):
@@ -180,6 +204,10 @@ class Tanh(Activation):
     def __call__(self, z: Array) -> Array:
         return np.tanh(z)
 
+    def call_inplace(self, z: Array) -> Array:
+        r""":math:`\tanh(z)` written over ``z``."""
+        return np.tanh(z, out=z)
+
     def derivative(self, z: Array) -> Array:
         r""":math:`1 - \tanh^2(z)`, at most 1, reached at 0."""
         t = np.tanh(z)
@@ -187,7 +215,8 @@ class Tanh(Activation):
 
     def derivative_from_output(self, a: Array) -> Array:
         """:math:`1 - a^2`."""
-        return 1.0 - a * a
+        slope = np.multiply(a, a, out=np.empty_like(a))  # an array even for a 0-d a
+        return np.subtract(1.0, slope, out=slope)  # in place: one new array, not two
 
 
 class ReLU(Activation):
@@ -207,6 +236,10 @@ class ReLU(Activation):
 
     def __call__(self, z: Array) -> Array:
         return np.maximum(z, 0.0).astype(z.dtype, copy=False)
+
+    def call_inplace(self, z: Array) -> Array:
+        r""":math:`\max(z, 0)` written over ``z``."""
+        return np.maximum(z, 0.0, out=z)
 
     def derivative(self, z: Array) -> Array:
         """1 where :math:`z > 0`, else 0 (the value 0 is taken at the kink, as PyTorch does)."""

@@ -916,7 +916,7 @@ def initialisations(naive_std: float) -> dict[str, Any]:
     >>> list(gw.diagnostics.initialisations(0.01))
     ['N(0, 0.01²)', 'Xavier', 'He']
     """
-    from gradwatch import init  # noqa: PLC0415  (diagnostics does not need it otherwise)
+    from gradwatch import init
 
     if not np.isfinite(naive_std) or naive_std <= 0:
         raise ValueError(f"naive_std must be positive, got {naive_std!r}")

@@ -214,7 +214,9 @@ def check_settings(settings: Mapping[str, Any], schema: Schema, source: str) -> 
         )
     missing = [key for key in schema if key not in settings]
     if missing:
-        raise ValueError(f"{source}: missing setting {missing[0]!r} ({_type_name(schema[missing[0]])})")
+        raise ValueError(
+            f"{source}: missing setting {missing[0]!r} ({_type_name(schema[missing[0]])})"
+        )
     checked = {}
     for key, expected in schema.items():
         try:
@@ -355,7 +357,9 @@ def load(path_or_name: str | os.PathLike[str]) -> Experiment:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
     extra = sorted(set(data) - {"experiment", "settings"})
     if extra:
-        raise ValueError(f"{path}: unknown table {extra[0]!r}; expected [experiment] and [settings]")
+        raise ValueError(
+            f"{path}: unknown table {extra[0]!r}; expected [experiment] and [settings]"
+        )
     header = data.get("experiment")
     if not isinstance(header, dict):
         raise ValueError(f"{path}: missing the [experiment] table with kind, title, description")
@@ -363,7 +367,9 @@ def load(path_or_name: str | os.PathLike[str]) -> Experiment:
     header = check_settings(header, header_schema, f"{path} [experiment]")
     kind = header["kind"]
     if kind not in _KINDS:
-        raise ValueError(f"{path}: unknown kind {kind!r}; expected one of: {', '.join(sorted(_KINDS))}")
+        raise ValueError(
+            f"{path}: unknown kind {kind!r}; expected one of: {', '.join(sorted(_KINDS))}"
+        )
     raw = data.get("settings", {})
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: [settings] must be a table")
@@ -378,7 +384,9 @@ def load(path_or_name: str | os.PathLike[str]) -> Experiment:
     )
 
 
-def run(experiment: Experiment | str | os.PathLike[str], progress: Progress | None = None) -> Result:
+def run(
+    experiment: Experiment | str | os.PathLike[str], progress: Progress | None = None
+) -> Result:
     """Run an experiment and return its numbers and figures.
 
     Parameters
@@ -408,7 +416,6 @@ def run(experiment: Experiment | str | os.PathLike[str], progress: Progress | No
     if not isinstance(experiment, Experiment):
         experiment = load(experiment)
     return _KINDS[experiment.kind].runner(experiment.settings, progress=progress)
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,9 +452,9 @@ def _first_below(ratios: Any, threshold: float) -> int:
 )
 def run_linear_depth(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Gradient norm against depth in linear networks, and the sigmoid bound (vanishing_math)."""
-    import numpy as np  # noqa: PLC0415  (the module's imports are shared; see the note above)
+    import numpy as np
 
-    from gradwatch import plotting, theory  # noqa: PLC0415  (matplotlib only when run)
+    from gradwatch import plotting, theory
 
     depth, width, seeds = settings["depth"], settings["width"], settings["seeds"]
     scales = settings["scales"]
@@ -519,9 +526,9 @@ def run_linear_depth(settings: Mapping[str, Any], progress: Progress | None = No
 )
 def run_relu_scale(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Deep ReLU networks at several weight scales, and clipping by global norm (exploding_math)."""
-    import numpy as np  # noqa: PLC0415  (the module's imports are shared; see the note above)
+    import numpy as np
 
-    from gradwatch import clip, optim, plotting, theory  # noqa: PLC0415  (matplotlib only when run)
+    from gradwatch import clip, optim, plotting, theory
 
     depth, width, seeds = settings["depth"], settings["width"], settings["seeds"]
     scales = settings["scales"]
@@ -655,10 +662,10 @@ def clipping_problem(settings: Mapping[str, Any]) -> tuple[MLP, np.ndarray, np.n
     >>> net.sizes, x.shape, y.shape
     ([4, 8, 1], (16, 4), (16, 1))
     """
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
-    from gradwatch import init  # noqa: PLC0415
-    from gradwatch.network import MLP  # noqa: PLC0415
+    from gradwatch import init
+    from gradwatch.network import MLP
 
     sizes = list(settings["sizes"])
     if len(sizes) < 2 or sizes[0] < 3 or sizes[-1] != 1:
@@ -711,10 +718,10 @@ def clipping_run(
     >>> history.steps, bool(history.clipped[0]), bool(history.loss[-1] < history.loss[0])
     (20, True, True)
     """
-    import functools  # noqa: PLC0415
+    import functools
 
-    from gradwatch import clip, optim  # noqa: PLC0415
-    from gradwatch.training import train  # noqa: PLC0415
+    from gradwatch import clip, optim
+    from gradwatch.training import train
 
     if method not in CLIP_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of: {', '.join(CLIP_METHODS)}")
@@ -840,9 +847,9 @@ def update_angle(before: Sequence[np.ndarray], after: Sequence[np.ndarray]) -> f
     >>> round(gw.experiments.update_angle(g, [np.array([1.0, 1.0])]), 2)
     26.57
     """
-    import math  # noqa: PLC0415
+    import math
 
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     if len(before) != len(after) or any(
         np.shape(a) != np.shape(b) for a, b in zip(before, after, strict=False)
@@ -865,9 +872,9 @@ def update_angle(before: Sequence[np.ndarray], after: Sequence[np.ndarray]) -> f
 @register("clipping", schema=CLIPPING_SCHEMA)
 def run_clipping(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Geometry, divergence with and without clipping, threshold sweep, methods (clipping)."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from gradwatch import clip, plotting  # noqa: PLC0415  (matplotlib only when run)
+    from gradwatch import clip, plotting
 
     g = [np.asarray(settings["geometry_gradient"], dtype=np.float64)]
     by_norm, _ = clip.clip_by_global_norm(g, settings["geometry_max_norm"])
@@ -988,9 +995,9 @@ def backprop_problem(
     >>> net.sizes, x.shape, y.shape
     ([2, 3, 1], (2, 2), (2, 1))
     """
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
-    from gradwatch.network import MLP  # noqa: PLC0415
+    from gradwatch.network import MLP
 
     sizes = list(settings["sizes"])
     rng = np.random.default_rng(settings["seed"])
@@ -1046,9 +1053,9 @@ def column_backprop(net: MLP, x: Array, y: Array, loss: str = "mse") -> list[Arr
     >>> all(np.allclose(g, c) for g, c in zip(grads, columns))
     True
     """
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
-    from gradwatch import losses  # noqa: PLC0415
+    from gradwatch import losses
 
     x_array = np.asarray(x, dtype=net.dtype)
     _, dy = losses.get(loss).value_and_grad(net.forward(x_array), y)  # (n_samples, n_out)
@@ -1103,7 +1110,7 @@ def gradcheck_by_activation(
     >>> {name: report.passed for name, report in reports.items()}
     {'tanh': True, 'relu': True}
     """
-    from gradwatch.gradcheck import gradcheck  # noqa: PLC0415
+    from gradwatch.gradcheck import gradcheck
 
     names = list(settings["activations"])
     reports = {}
@@ -1118,9 +1125,9 @@ def gradcheck_by_activation(
 @register("gradcheck_demo", schema=GRADCHECK_DEMO_SCHEMA)
 def run_gradcheck_demo(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Batch against per-sample gradients, and a gradient check per activation (backpropagation)."""
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
-    from gradwatch import plotting  # noqa: PLC0415  (matplotlib only when run)
+    from gradwatch import plotting
 
     net, x, y = backprop_problem(settings)
     _, grads = net.loss_and_grads(x, y, loss="mse")
@@ -1153,7 +1160,7 @@ def xor_data() -> tuple[Array, Array]:
     >>> x.tolist(), y.ravel().tolist()
     ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0])
     """
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -1180,7 +1187,7 @@ def xor_network(settings: Mapping[str, Any], activation: str | Activation | None
     >>> gw.experiments.xor_network({"sizes": [2, 4, 1], "activation": "sigmoid", "seed": 0})
     MLP([2, 4, 1], activation=Sigmoid(), output_activation=Sigmoid(), dtype=float64)
     """
-    from gradwatch.network import MLP  # noqa: PLC0415
+    from gradwatch.network import MLP
 
     act = settings["activation"] if activation is None else activation
     return MLP(settings["sizes"], activation=act, output_activation=act, seed=settings["seed"])
@@ -1216,8 +1223,8 @@ def train_xor(
     >>> history.steps, bool(history.loss[-1] < history.loss[0])
     (50, True)
     """
-    from gradwatch import optim  # noqa: PLC0415
-    from gradwatch.training import train  # noqa: PLC0415
+    from gradwatch import optim
+    from gradwatch.training import train
 
     x, y = xor_data()
     net = xor_network(settings, activation)
@@ -1236,7 +1243,7 @@ def train_xor(
 
 def _sigmoid_applied_twice() -> Activation:
     """Return the sigmoid with the bug of the XOR page: slope sigma'(a) instead of a(1 - a)."""
-    from gradwatch.activations import Sigmoid  # noqa: PLC0415
+    from gradwatch.activations import Sigmoid
 
     class _SigmoidAppliedTwice(Sigmoid):
         """A deliberately wrong sigmoid: sigma' evaluated at the output a = sigma(z), not at z."""
@@ -1250,9 +1257,9 @@ def _sigmoid_applied_twice() -> Activation:
 @register("xor", schema=XOR_SCHEMA)
 def run_xor(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """XOR with a correct and a wrong sigmoid derivative, and their gradient checks (XOR page)."""
-    from gradwatch import plotting  # noqa: PLC0415  (matplotlib only when run)
-    from gradwatch.clip import global_norm  # noqa: PLC0415
-    from gradwatch.gradcheck import gradcheck  # noqa: PLC0415
+    from gradwatch import plotting
+    from gradwatch.clip import global_norm
+    from gradwatch.gradcheck import gradcheck
 
     x, y = xor_data()
     buggy = _sigmoid_applied_twice()
@@ -1307,7 +1314,7 @@ def run_xor(settings: Mapping[str, Any], progress: Progress | None = None) -> Re
 )
 def run_gradient_descent(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Gradient descent over a quadratic bowl for several learning rates (background)."""
-    from gradwatch import landscape, plotting  # noqa: PLC0415  (matplotlib only when run)
+    from gradwatch import landscape, plotting
 
     bowl = landscape.quadratic(settings["curvatures"], angle=settings["angle"])
     runs = landscape.learning_rate_sweep(
@@ -1355,9 +1362,9 @@ def run_gradient_descent(settings: Mapping[str, Any], progress: Progress | None 
 )
 def run_weight_scale_norms(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Activations with their slopes, and gradient norms by layer for several weight scales."""
-    import numpy as np  # noqa: PLC0415  (see the note above the first kind)
+    import numpy as np
 
-    from gradwatch import activations, plotting, theory  # noqa: PLC0415  (matplotlib when run)
+    from gradwatch import activations, plotting, theory
 
     z = np.linspace(settings["z_min"], settings["z_max"], settings["n_points"])
     sigmoid_slope_max = float(activations.get("sigmoid").derivative(z).max())
@@ -1414,9 +1421,9 @@ def run_weight_scale_norms(settings: Mapping[str, Any], progress: Progress | Non
 )
 def run_signal_propagation(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Phase diagram of chi_1, theory against measurement, and Jacobian spectra."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from gradwatch import plotting, theory  # noqa: PLC0415  (matplotlib when run)
+    from gradwatch import plotting, theory
 
     act = settings["activation"]
     w_low, w_high = settings["map_sigma_w"]
@@ -1496,7 +1503,7 @@ def run_signal_propagation(settings: Mapping[str, Any], progress: Progress | Non
 )
 def run_diagnosing(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Health report and training of a badly initialised network and of the same one fixed."""
-    from gradwatch import diagnostics, init, plotting  # noqa: PLC0415  (matplotlib when run)
+    from gradwatch import diagnostics, init, plotting
 
     sizes = [settings["n_in"]] + [settings["width"]] * settings["depth"] + [1]
     inits = {
@@ -1554,9 +1561,9 @@ def run_diagnosing(settings: Mapping[str, Any], progress: Progress | None = None
 )
 def run_initialisation(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Per-layer statistics and training under a naive init, Xavier and He (initialisation)."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from gradwatch import diagnostics, plotting, theory  # noqa: PLC0415  (matplotlib when run)
+    from gradwatch import diagnostics, plotting, theory
 
     inits = diagnostics.initialisations(settings["naive_std"])
     stats = diagnostics.init_statistics(
@@ -1654,11 +1661,11 @@ def run_initialisation(settings: Mapping[str, Any], progress: Progress | None = 
 )
 def run_rnn_gradients(settings: Mapping[str, Any], progress: Progress | None = None) -> Result:
     """Gradient against time, the cliff, and training with and without clipping (rnn)."""
-    import functools  # noqa: PLC0415
+    import functools
 
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from gradwatch import plotting, rnn, theory  # noqa: PLC0415  (matplotlib when run)
+    from gradwatch import plotting, rnn, theory
 
     s = settings
     norms = rnn.gradient_norms_over_time(

@@ -8,21 +8,14 @@ Every initialiser is called as ``init(shape, rng=rng, dtype=np.float64, **option
 a new array. ``rng`` is a :class:`numpy.random.Generator` or an integer seed; it is required
 by every random initialiser, so a draw can always be repeated.
 
-==================  ====================================================  ======================
-name                distribution                                          scale
-==================  ====================================================  ======================
-``zeros``           all zeros
-``ones``            all ones
-``constant``        all ``value``
-``normal``          :math:`\mathcal N(\text{mean}, \text{std}^2)`
-``uniform``         :math:`U(a, b)`
-``xavier_uniform``  :math:`U(-l, l)`                                      :math:`l = g\sqrt{6/(n_\text{in}+n_\text{out})}`
-``xavier_normal``   :math:`\mathcal N(0, s^2)`                            :math:`s = g\sqrt{2/(n_\text{in}+n_\text{out})}`
-``he_uniform``      :math:`U(-l, l)`                                      :math:`l = g\sqrt{3/n}`
-``he_normal``       :math:`\mathcal N(0, s^2)`                            :math:`s = g/\sqrt{n}`
-``lecun_normal``    :math:`\mathcal N(0, s^2)`                            :math:`s = 1/\sqrt{n_\text{in}}`
-``orthogonal``      orthonormal columns (or rows), times ``gain``
-==================  ====================================================  ======================
+- ``zeros``, ``ones``, ``constant``: every entry 0, 1 or ``value``;
+- ``normal``: :math:`\mathcal N(\text{mean}, \text{std}^2)`; ``uniform``: :math:`U(a, b)`;
+- ``xavier_uniform``: :math:`U(-l, l)` with :math:`l = g\sqrt{6/(n_\text{in}+n_\text{out})}`;
+- ``xavier_normal``: :math:`\mathcal N(0, s^2)`, :math:`s = g\sqrt{2/(n_\text{in}+n_\text{out})}`;
+- ``he_uniform``: :math:`U(-l, l)` with :math:`l = g\sqrt{3/n}`;
+- ``he_normal``: :math:`\mathcal N(0, s^2)` with :math:`s = g/\sqrt{n}`;
+- ``lecun_normal``: :math:`\mathcal N(0, s^2)` with :math:`s = 1/\sqrt{n_\text{in}}`;
+- ``orthogonal``: orthonormal columns (or rows), times ``gain``.
 
 Here :math:`g` is the gain (:func:`calculate_gain`) and :math:`n` is ``fan_in`` or ``fan_out``
 by ``mode``.
@@ -169,7 +162,10 @@ def _fan(shape: Shape, mode: str) -> int:
 
 
 def zeros(
-    shape: Shape, *, rng: np.random.Generator | int | None = None, dtype: DTypeLike = np.float64
+    shape: Shape,
+    *,
+    rng: np.random.Generator | int | None = None,  # noqa: ARG001  (one signature for all)
+    dtype: DTypeLike = np.float64,
 ) -> Array:
     """All zeros (``rng`` is accepted and ignored).
 
@@ -183,7 +179,10 @@ def zeros(
 
 
 def ones(
-    shape: Shape, *, rng: np.random.Generator | int | None = None, dtype: DTypeLike = np.float64
+    shape: Shape,
+    *,
+    rng: np.random.Generator | int | None = None,  # noqa: ARG001  (one signature for all)
+    dtype: DTypeLike = np.float64,
 ) -> Array:
     """All ones (``rng`` is accepted and ignored).
 
@@ -200,7 +199,7 @@ def constant(
     shape: Shape,
     value: float = 0.0,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | None = None,  # noqa: ARG001  (one signature for all)
     dtype: DTypeLike = np.float64,
 ) -> Array:
     """Every entry equal to ``value`` (``rng`` is accepted and ignored).
@@ -294,7 +293,7 @@ def xavier_normal(
     rng: np.random.Generator | int | None = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    r"""Glorot & Bengio (2010): :math:`\mathcal N(0, s^2)`, :math:`s = g\sqrt{2/(n_\text{in}+n_\text{out})}`.
+    r"""Draw from Glorot & Bengio's (2010) normal, std :math:`g\sqrt{2/(n_\text{in}+n_\text{out})}`.
 
     Examples
     --------
@@ -321,7 +320,7 @@ def he_uniform(
     rng: np.random.Generator | int | None = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    r"""He et al. (2015): :math:`U(-l, l)`, :math:`l = g\sqrt{3/n}`, so the variance is :math:`g^2/n`.
+    r"""He et al. (2015): :math:`U(-l, l)`, :math:`l = g\sqrt{3/n}` (variance :math:`g^2/n`).
 
     Parameters are those of ``torch.nn.init.kaiming_uniform_``: ``a`` is the negative slope of a
     leaky ReLU (``nonlinearity="leaky_relu"``, ``a=0`` is the plain ReLU, gain :math:`\sqrt 2`),
@@ -390,7 +389,7 @@ def orthogonal(
     rng: np.random.Generator | int | None = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    r"""A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2014), as ``orthogonal_``.
+    r"""Draw a (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2014), as ``orthogonal_``.
 
     The QR factorisation of a Gaussian matrix, with the signs of :math:`R`'s diagonal moved into
     :math:`Q` so that :math:`Q` is uniformly distributed. For ``fan_in >= fan_out`` the columns
@@ -484,7 +483,7 @@ def get(init: str | Callable[..., Array], **options: Any) -> Callable[..., Array
     >>> gw.init.get("glorot")
     Traceback (most recent call last):
     ...
-    ValueError: unknown initialiser 'glorot'; expected one of: zeros, ones, constant, normal, uniform, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal
+    ValueError: unknown initialiser 'glorot'; expected one of: zeros, ones, constant, normal, ...
     """
     if callable(init):
         function = init

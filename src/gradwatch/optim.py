@@ -46,7 +46,9 @@ class Optimizer:
         self.steps = 0
         self._shapes: list[tuple[int, ...]] | None = None
 
-    def _check(self, params: Sequence[Array], grads: Sequence[Array]) -> tuple[list[Array], list[Array]]:
+    def _check(
+        self, params: Sequence[Array], grads: Sequence[Array]
+    ) -> tuple[list[Array], list[Array]]:
         weights = check_array_list(params, "params")
         arrays = check_array_list(grads, "grads")
         check_same_structure(weights, arrays, "params", "grads")
@@ -118,11 +120,11 @@ class SGD(Optimizer):
         for i, (w, g) in enumerate(zip(weights, arrays, strict=True)):
             direction = g + self.weight_decay * w if self.weight_decay else g
             if self.momentum:
-                v = self._velocity[i]
-                v *= self.momentum
-                v += direction
-                direction = v
-            w -= self.lr * direction
+                velocity = self._velocity[i]
+                velocity *= self.momentum
+                velocity += direction
+                direction = velocity
+            np.subtract(w, self.lr * direction, out=w)
         self.steps += 1
 
     def __repr__(self) -> str:
@@ -191,15 +193,16 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         correction1 = 1.0 - beta1**self.steps
         correction2 = 1.0 - beta2**self.steps
-        for w, g, m, v in zip(weights, arrays, self._m, self._v, strict=True):
+        for w, g, first, second in zip(weights, arrays, self._m, self._v, strict=True):
             grad = g + self.weight_decay * w if self.weight_decay else g
-            m *= beta1
-            m += (1.0 - beta1) * grad
-            v *= beta2
-            v += (1.0 - beta2) * grad * grad
-            denominator = np.sqrt(v / correction2)
+            # The moment estimates are updated in place.
+            np.multiply(first, beta1, out=first)
+            np.add(first, (1.0 - beta1) * grad, out=first)
+            np.multiply(second, beta2, out=second)
+            np.add(second, (1.0 - beta2) * grad * grad, out=second)
+            denominator = np.sqrt(second / correction2)
             denominator += self.eps
-            w -= (self.lr / correction1) * m / denominator
+            np.subtract(w, (self.lr / correction1) * first / denominator, out=w)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

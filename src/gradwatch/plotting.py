@@ -23,21 +23,26 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "chi_1_map", "diagnosis_grid", "layer_histograms", "spectrum_histograms", "update_ratio_lines",  # signal_propagation, diagnosing
-    "cliff_figure", "histogram_grid",  # initialisation, rnn
     "COLORS",
     "activation_grid",
+    "chi_1_map",
+    "cliff_figure",
     "clip_geometry",
     "clip_sweep",
     "decision_boundary",
     "descent_paths",
+    "diagnosis_grid",
     "figure",
     "gradcheck_scatter",
+    "histogram_grid",  # initialisation, rnn
+    "layer_histograms",
     "line_by_layer",
     "loss_curve",
     "norms_against_depth",
+    "spectrum_histograms",
     "style",
     "training_curves",
+    "update_ratio_lines",  # signal_propagation, diagnosing
 ]
 
 #: Okabe & Ito's palette, distinguishable with every common colour-vision deficiency.
@@ -100,7 +105,7 @@ _FIGURE_CLASS: Any = None
 
 
 def _figure_class() -> Any:
-    """A Figure that shows itself as a PNG in Jupyter, whatever the matplotlib backend.
+    """Return a Figure class that shows itself as a PNG in Jupyter, whatever the backend.
 
     Returning the figure at the end of a cell then displays it once, with no pyplot state and
     no ``%matplotlib inline``; the PNG is drawn in the house style at ``savefig.dpi``.
@@ -196,12 +201,19 @@ def line_by_layer(
     with style():
         for i, (label, values) in enumerate(series.items()):
             color = COLORS[i % 7]
-            values = np.asarray(values, dtype=float)
-            ax.plot(np.arange(1, values.size + 1), values, "o-", ms=3.5, color=color, label=label)
+            measured = np.asarray(values, dtype=float)
+            ax.plot(
+                np.arange(1, measured.size + 1), measured, "o-", ms=3.5, color=color, label=label
+            )
             if theory is not None and label in theory:
                 predicted = np.asarray(theory[label], dtype=float)
                 ax.plot(
-                    np.arange(1, predicted.size + 1), predicted, "--", color=color, lw=1.3, alpha=0.9
+                    np.arange(1, predicted.size + 1),
+                    predicted,
+                    "--",
+                    color=color,
+                    lw=1.3,
+                    alpha=0.9,
                 )
         if logy:
             ax.set_yscale("log")
@@ -335,9 +347,9 @@ def clip_geometry(
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][-3:]
     ['gradient g', 'clipped by global norm', 'clipped by value']
     """
-    from matplotlib.patches import Circle, Rectangle  # noqa: PLC0415
+    from matplotlib.patches import Circle, Rectangle
 
-    from gradwatch import clip  # noqa: PLC0415
+    from gradwatch import clip
 
     g = np.asarray(gradient, dtype=np.float64)
     if g.shape != (2,):
@@ -877,7 +889,7 @@ def activation_grid(
     >>> [ax.get_title() for ax in fig.axes], len(fig.axes[0].lines)
     (['sigmoid', 'relu'], 3)
     """
-    from gradwatch import activations  # noqa: PLC0415  (NumPy only, but keeps imports local)
+    from gradwatch import activations
 
     chosen = list(activations.names() if names is None else names)
     if not chosen:
@@ -1058,7 +1070,7 @@ def layer_histograms(
     >>> len(fig.axes[0].patches)
     2
     """
-    import matplotlib as mpl  # noqa: PLC0415
+    import matplotlib as mpl
 
     if not values:
         raise ValueError("values must hold at least one layer")
@@ -1116,7 +1128,7 @@ def update_ratio_lines(
     >>> fig.axes[0].get_yscale()
     'log'
     """
-    import matplotlib as mpl  # noqa: PLC0415
+    import matplotlib as mpl
 
     array = np.asarray(ratios, dtype=float)
     if array.ndim != 2:
@@ -1250,7 +1262,7 @@ def histogram_grid(
     >>> len(fig.axes), fig.axes[1].get_title()
     (2, 'tanh, b')
     """
-    import matplotlib as mpl  # noqa: PLC0415
+    import matplotlib as mpl
 
     rows = list(values)
     if not rows or not layers:

@@ -27,7 +27,12 @@ from gradwatch.layers import init_weight
 
 __all__ = [
     "RNN",
-    "cliff_descent", "clipping_comparison", "gradient_norms_over_time", "one_unit_grad", "one_unit_loss", "one_unit_rnn",  # noqa: E501  (rnn page)
+    "cliff_descent",
+    "clipping_comparison",
+    "gradient_norms_over_time",
+    "one_unit_grad",
+    "one_unit_loss",
+    "one_unit_rnn",
 ]
 
 
@@ -206,10 +211,10 @@ class RNN:
     __call__ = forward
 
     def backward(self, dy: Array) -> Array:
-        """Backpropagation through time: set every gradient and return :math:`\\partial L/\\partial x`.
+        r"""Backpropagate through time: set every gradient and return :math:`\partial L/\partial x`.
 
         Also records ``hidden_grad_norms``: the root-mean-square over samples of
-        :math:`\\lVert \\partial L/\\partial h_t \\rVert` for each step ``t`` (entry 0 is the
+        :math:`\lVert \partial L/\partial h_t \rVert` for each step ``t`` (entry 0 is the
         first step), the quantity that vanishes or explodes over time.
 
         Parameters
@@ -288,7 +293,6 @@ class RNN:
             f"RNN(n_in={self.n_in}, n_hidden={self.n_hidden}, n_out={self.W_hy.shape[1]}, "
             f"spectral_radius={radius:.3g}, dtype={self.dtype.name})"
         )
-
 
 
 # --- helpers for the rnn page ---
@@ -489,9 +493,9 @@ def cliff_descent(
     >>> path.shape, round(float(np.linalg.norm(path[1] - path[0])), 6)
     ((4, 2), 0.001)
     """
-    import functools  # noqa: PLC0415
+    import functools
 
-    from gradwatch import clip, landscape  # noqa: PLC0415  (landscape imports nothing of ours)
+    from gradwatch import clip, landscape
 
     grad = functools.partial(one_unit_grad, h0=h0, n_steps=n_steps, target=target)
 
@@ -543,10 +547,10 @@ def clipping_comparison(
     >>> list(runs)
     ['no clipping', 'clipped at 1']
     """
-    import functools  # noqa: PLC0415
+    import functools
 
-    from gradwatch import clip, optim  # noqa: PLC0415
-    from gradwatch.training import train  # noqa: PLC0415  (training imports nothing of ours)
+    from gradwatch import clip, optim
+    from gradwatch.training import train
 
     rng = make_rng(seed, "seed")
     x = rng.standard_normal((n_samples, n_steps, 1))

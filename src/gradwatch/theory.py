@@ -21,13 +21,25 @@ from gradwatch._validation import Array, check_positive, make_rng
 from gradwatch.network import MLP
 
 __all__: list[str] = [
-    "MeanField", "chi_1", "chi_1_grid", "depth_scale", "gaussian_expectation", "mean_field", "q_fixed_point", "q_map", "random_mlp", "measure_chi_1", "jacobian_spectra", "critical_sigma_w", "chi_1_comparison",  # noqa: E501  (mean-field block)
+    "MeanField",
+    "chi_1",
+    "chi_1_comparison",
+    "chi_1_grid",
+    "critical_sigma_w",
     "depth_profile",
+    "depth_scale",
     "fit_per_layer_factor",
+    "gaussian_expectation",
     "gradient_norm_bound",
+    "jacobian_spectra",
     "linear_gradient_norms",
+    "mean_field",
+    "measure_chi_1",
     "measured_gradient_norms",
     "predicted_gradient_norms",
+    "q_fixed_point",
+    "q_map",
+    "random_mlp",
     "relu_gradient_norms",
 ]
 

@@ -109,7 +109,7 @@ def _apply_clip(clip: ClipFunction, grads: list[Array]) -> list[Array]:
     return list(clipped)
 
 
-def train(
+def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     net: Any,
     x: Array,
     y: Array,
@@ -247,4 +247,3 @@ def train(
         update_ratios=ratio_log[:done],
         diverged=diverged,
     )
-
