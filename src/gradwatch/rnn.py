@@ -312,7 +312,7 @@ def gradient_norms_over_time(
     For each spectral radius ``r``, an ``RNN(1, n_hidden, 1, spectral_radius=r, seed=seed)``
     (orthogonal :math:`W_{hh}` rescaled, so every singular value is ``r``) reads inputs
     :math:`x_t \sim \mathcal N(0, \text{input\_std}^2)`; a standard normal gradient arrives at
-    its last output and :attr:`RNN.hidden_grad_norms` is read after the backward pass. Small
+    its last output and ``RNN.hidden_grad_norms`` is read after the backward pass. Small
     inputs keep the hidden state near zero, where :math:`\tanh' \approx 1`, so the gradient is
     multiplied by about ``r`` per step back.
 
