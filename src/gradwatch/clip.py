@@ -113,7 +113,6 @@ def clip_by_global_norm(
     grads: Sequence[Array],
     max_norm: float,
     norm_type: float = 2.0,
-    *,
     inplace: bool = False,
     error_if_nonfinite: bool = True,
 ) -> tuple[list[Array], float]:
