@@ -114,8 +114,10 @@ class Activation:
         return f"{type(self).__name__}({options})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Activation) and type(self) is type(other) and (
-            self._options() == other._options()
+        return (
+            isinstance(other, Activation)
+            and type(self) is type(other)
+            and (self._options() == other._options())
         )
 
     def __hash__(self) -> int:
@@ -137,6 +139,7 @@ class Identity(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return z
 
     def call_inplace(self, z: Array) -> Array:
@@ -170,6 +173,7 @@ class Sigmoid(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return _sigmoid(z)
 
     def derivative(self, z: Array) -> Array:
@@ -202,6 +206,7 @@ class Tanh(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return np.tanh(z)
 
     def call_inplace(self, z: Array) -> Array:
@@ -235,6 +240,7 @@ class ReLU(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return np.maximum(z, 0.0).astype(z.dtype, copy=False)
 
     def call_inplace(self, z: Array) -> Array:
@@ -279,6 +285,7 @@ class LeakyReLU(Activation):
         return {"alpha": self.alpha}
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return np.where(z > 0, z, z * self.alpha).astype(z.dtype, copy=False)
 
     def derivative(self, z: Array) -> Array:
@@ -286,7 +293,7 @@ class LeakyReLU(Activation):
         return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
 
     def derivative_from_output(self, a: Array) -> Array:
-        r"""1 where :math:`a > 0`, else :math:`\alpha` (the sign of :math:`a` is that of :math:`z`)."""
+        r"""1 where :math:`a > 0`, else :math:`\alpha` (:math:`a` has the sign of :math:`z`)."""
         return np.where(a > 0, 1.0, self.alpha).astype(a.dtype)
 
 
@@ -319,6 +326,7 @@ class ELU(Activation):
         return {"alpha": self.alpha}
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         negative = self.alpha * np.expm1(np.minimum(z, 0.0))
         return np.where(z > 0, z, negative).astype(z.dtype, copy=False)
 
@@ -357,6 +365,7 @@ class SELU(ELU):
         return {}
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return (super().__call__(z) * self.SCALE).astype(z.dtype, copy=False)
 
     def derivative(self, z: Array) -> Array:
@@ -384,6 +393,7 @@ class Softplus(Activation):
     uses_output = True
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return np.logaddexp(z.dtype.type(0), z)
 
     def derivative(self, z: Array) -> Array:
@@ -409,6 +419,7 @@ class SiLU(Activation):
     name = "silu"
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return z * _sigmoid(z)
 
     def derivative(self, z: Array) -> Array:
@@ -440,6 +451,7 @@ class GELU(Activation):
         return np.tanh(self._C * (zc + self._K * zc * zc * zc))
 
     def __call__(self, z: Array) -> Array:
+        """Apply the activation elementwise; same shape and dtype as ``z``."""
         return (0.5 * z * (1.0 + self._inner(z))).astype(z.dtype, copy=False)
 
     def derivative(self, z: Array) -> Array:
@@ -505,7 +517,7 @@ def get(activation: str | Activation, **options: Any) -> Activation:
     >>> gw.activations.get("softmax")
     Traceback (most recent call last):
     ...
-    ValueError: unknown activation 'softmax'; expected one of: identity, sigmoid, tanh, relu, leaky_relu, elu, selu, softplus, silu, gelu
+    ValueError: unknown activation 'softmax'; expected one of: identity, sigmoid, tanh, relu, ...
     """
     if isinstance(activation, Activation):
         if options:

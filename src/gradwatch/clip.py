@@ -35,13 +35,31 @@ from gradwatch._validation import (
 __all__ = ["adaptive_clip", "clip_by_global_norm", "clip_by_norm", "clip_by_value", "global_norm"]
 
 
+def _two_norm(flat: Array) -> float:
+    """Euclidean norm of a 1-D array: one BLAS pass, and a scaled second one when that fails.
+
+    The sum of squares is formed in the array's dtype, so it overflows long before the norm
+    does (float32: entries near 1e19) and underflows for tiny entries. Only then, or for a
+    nan or inf, is the norm taken again on the array divided by its largest entry.
+    """
+    squares = float(np.dot(flat, flat))
+    info = np.finfo(flat.dtype)
+    if math.isfinite(squares) and squares >= flat.size * float(info.tiny / info.eps):
+        return math.sqrt(squares)
+    largest = float(np.max(np.abs(flat)))
+    if largest == 0.0 or not math.isfinite(largest):
+        return largest
+    scaled = flat / largest  # entries in [-1, 1]: no overflow, and the largest square is 1
+    return largest * math.sqrt(float(np.dot(scaled, scaled)))
+
+
 def _array_norm(g: Array, norm_type: float) -> float:
     """Norm of one array seen as a flat vector."""
     if g.size == 0:
         return 0.0
     flat = g.reshape(-1)
     if norm_type == 2.0:
-        return math.sqrt(float(np.dot(flat, flat)))
+        return _two_norm(flat)
     if math.isinf(norm_type):
         return float(np.max(np.abs(flat)))
     if norm_type == 1.0:
@@ -106,7 +124,8 @@ def _scale(arrays: list[Array], factors: Sequence[float | Array], inplace: bool)
         for g, factor in zip(arrays, factors, strict=True):
             np.multiply(g, factor, out=g, casting="unsafe")
         return arrays
-    return [(g * factor).astype(g.dtype, copy=False) for g, factor in zip(arrays, factors, strict=True)]
+    pairs = zip(arrays, factors, strict=True)
+    return [(g * factor).astype(g.dtype, copy=False) for g, factor in pairs]
 
 
 def clip_by_global_norm(
@@ -169,7 +188,7 @@ def clip_by_global_norm(
                 f"gradients back untouched"
             )
         return (arrays if inplace else [g.copy() for g in arrays]), G
-    if G > theta:
+    if theta < G:
         factor = theta / G
         return _scale(arrays, [factor] * len(arrays), inplace), G
     return (arrays if inplace else [g.copy() for g in arrays]), G

@@ -8,11 +8,13 @@ factor :math:`1/N`.
 =========================  =================================  ====================================
 name                       ``y_pred``                         ``y``
 =========================  =================================  ====================================
-``mse``                    any shape                          same shape (or ``(n,)`` for ``(n, 1)``)
+``mse``                    any shape                          same shape
 ``bce``                    probabilities in :math:`[0, 1]`    targets in :math:`[0, 1]`, same shape
 ``bce_with_logits``        logits, any shape                  targets in :math:`[0, 1]`, same shape
 ``softmax_cross_entropy``  logits ``(n_samples, n_classes)``  integer labels ``(n_samples,)``
 =========================  =================================  ====================================
+
+For ``mse``, a target of shape ``(n,)`` is also accepted for a prediction of shape ``(n, 1)``.
 
 Examples
 --------
@@ -74,7 +76,7 @@ class Loss:
     name: ClassVar[str] = ""
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        """Return the loss and :math:`\\partial L/\\partial y_\\text{pred}` from one pass."""
+        r"""Return the loss and :math:`\partial L/\partial y_\text{pred}` from one pass."""
         raise NotImplementedError
 
     def __call__(self, y_pred: Array, y: Array) -> float:
@@ -271,7 +273,7 @@ def get(loss: str | Loss) -> Loss:
     >>> gw.losses.get("hinge")
     Traceback (most recent call last):
     ...
-    ValueError: unknown loss 'hinge'; expected one of: mse, bce, bce_with_logits, softmax_cross_entropy
+    ValueError: unknown loss 'hinge'; expected one of: mse, bce, bce_with_logits, ...
     """
     if isinstance(loss, Loss):
         return loss
@@ -281,4 +283,3 @@ def get(loss: str | Loss) -> Loss:
     if key not in _REGISTRY:
         raise ValueError(f"unknown loss {loss!r}; expected one of: {', '.join(_REGISTRY)}")
     return _REGISTRY[key]()
-

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from gradwatch import activations, losses
-from gradwatch._validation import Array, as_float_array, make_rng
+from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
 from gradwatch.layers import Dense
 
 __all__ = ["MLP"]
@@ -79,9 +79,7 @@ class MLP:
             raise TypeError(f"sizes must be a sequence of ints, got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output width, got {sizes!r}")
-        for i, n in enumerate(sizes):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"sizes[{i}] must be a positive int, got {n!r}")
+        sizes = [check_positive_int(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
         n_hidden = len(sizes) - 2
         if isinstance(activation, (str, activations.Activation)):
             hidden = [activation] * n_hidden
@@ -164,9 +162,7 @@ class MLP:
                 f"x must be 2-D with shape (n_samples, {n_in}), got shape {array.shape}{hint}"
             )
         if array.shape[1] != n_in:
-            raise ValueError(
-                f"x has {array.shape[1]} features but layer 0 expects n_in={n_in}"
-            )
+            raise ValueError(f"x has {array.shape[1]} features but layer 0 expects n_in={n_in}")
         return np.asarray(array, dtype=self.dtype)
 
     def forward(self, x: Array) -> Array:
@@ -204,7 +200,7 @@ class MLP:
     __call__ = forward
 
     def backward(self, dy: Array) -> Array:
-        """Backpropagate :math:`\\partial L/\\partial y`; set every layer's ``dW`` and ``db``.
+        r"""Backpropagate :math:`\partial L/\partial y`; set every layer's ``dW`` and ``db``.
 
         Parameters
         ----------
@@ -214,7 +210,7 @@ class MLP:
         Returns
         -------
         ndarray, shape (n_samples, n_in)
-            :math:`\\partial L/\\partial x`.
+            :math:`\partial L/\partial x`.
 
         Raises
         ------
