@@ -136,8 +136,13 @@ def experiments(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks under benchmarks/ (pass ``-- --save`` to write the JSON the docs show)."""
-    _install(session, "test")
+    """Run the benchmarks under benchmarks/ and print their table (a few minutes).
+
+    ``-- --save`` also writes benchmarks/results/latest.json, which the Performance page shows;
+    ``-- --docs`` adds the site build (a cold and a warm ``nox -s docs`` in a copy: slow). They
+    need NumPy alone; the comparison with PyTorch runs only where ``torch`` is importable.
+    """
+    session.install("-e", ".", env=ENV)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
