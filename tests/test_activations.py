@@ -280,3 +280,13 @@ def test_repr_and_equality() -> None:
     assert gw.activations.get("elu", alpha=0.5) != gw.activations.ELU(1.0)
     assert gw.activations.get("selu") != gw.activations.get("elu")
     assert len({gw.activations.get("tanh"), gw.activations.Tanh()}) == 1
+
+
+def test_subclass_that_redefines_g_is_not_bypassed_by_an_inherited_inplace_shortcut():
+    class ShiftedReLU(gw.activations.ReLU):
+        def __call__(self, z):
+            return np.maximum(z - 1.0, 0.0)
+
+    layer = gw.Dense(2, 3, activation=ShiftedReLU(), init="ones", rng=0)
+    a = layer.forward(np.ones((1, 2)))
+    np.testing.assert_array_equal(a, [[1.0, 1.0, 1.0]])  # relu(2 - 1), not relu(2)

@@ -88,6 +88,13 @@ class Activation:
         """Return :math:`g'(z)` computed from :math:`a = g(z)` (only when ``uses_output``)."""
         raise NotImplementedError(f"{self.name} needs z for its derivative")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass that redefines g but not its in-place twin gets the safe default, so that a
+        # shortcut inherited from its parent can never compute the parent's g instead of its own.
+        if "__call__" in cls.__dict__ and "call_inplace" not in cls.__dict__:
+            cls.call_inplace = Activation.call_inplace  # type: ignore[method-assign]
+
     def call_inplace(self, z: Array) -> Array:
         """Return :math:`g(z)`, overwriting ``z`` where the activation can.
 
