@@ -158,6 +158,13 @@ def figure(
     return fig, axes
 
 
+def _own_axes(ax: Any, *, width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
+    """Return ``(figure, axes)``: the given axes and their figure, or a new figure of that size."""
+    if ax is None:
+        return figure(width=width, height=height)
+    return ax.figure, ax
+
+
 def line_by_layer(
     series: Mapping[str, Sequence[float] | np.ndarray[Any, Any]],
     *,
@@ -194,10 +201,7 @@ def line_by_layer(
     >>> fig.axes[0].get_ylabel()
     'norm'
     """
-    if ax is None:
-        fig, ax = figure()
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax)
     with style():
         for i, (label, values) in enumerate(series.items()):
             color = COLORS[i % 7]
@@ -278,10 +282,7 @@ def norms_against_depth(
     >>> len(fig.axes[0].lines)
     3
     """
-    if ax is None:
-        fig, ax = figure()
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax)
     with style():
         for i, (label, values) in enumerate(measured.items()):
             color = COLORS[i % 7]
@@ -356,10 +357,7 @@ def clip_geometry(
         raise ValueError(f"gradient must have 2 entries, got shape {g.shape}")
     (by_norm,), _ = clip.clip_by_global_norm([g], max_norm)
     (by_value,) = clip.clip_by_value([g], clip_value)
-    if ax is None:
-        fig, ax = figure(width=7.0, height=4.4)
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax, width=7.0, height=4.4)
     with style():
         ax.add_patch(
             Circle(
@@ -652,10 +650,7 @@ def loss_curve(
     >>> fig.axes[0].get_ylabel(), len(fig.axes[0].get_lines())
     ('loss', 1)
     """
-    if ax is None:
-        fig, ax = figure(height=3.6)
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax, height=3.6)
     with style():
         for i, (label, run) in enumerate(histories.items()):
             values = np.asarray(getattr(run, "loss", run), dtype=float)
@@ -962,10 +957,7 @@ def chi_1_map(
     values = np.asarray(chi, dtype=float)
     if values.shape != (bs.size, ws.size):
         raise ValueError(f"chi must have shape (len(sigma_b), len(sigma_w)) = {(bs.size, ws.size)}")
-    if ax is None:
-        fig, ax = figure(width=6.4, height=4.2)
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax, width=6.4, height=4.2)
     with style():
         log_chi = np.log10(values)
         limit = float(np.max(np.abs(log_chi)))
@@ -1014,10 +1006,7 @@ def spectrum_histograms(
     >>> fig.axes[0].get_xscale()
     'log'
     """
-    if ax is None:
-        fig, ax = figure()
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax)
     positive = {k: np.asarray(v, dtype=float) for k, v in spectra.items()}
     smallest = min(float(v[v > 0].min()) for v in positive.values())
     largest = max(float(v.max()) for v in positive.values())
@@ -1074,10 +1063,7 @@ def layer_histograms(
 
     if not values:
         raise ValueError("values must hold at least one layer")
-    if ax is None:
-        fig, ax = figure()
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax)
     flat = [np.ravel(np.asarray(v, dtype=float)) for v in values]
     if value_range is None:
         low = min(float(v.min()) for v in flat)
@@ -1133,10 +1119,7 @@ def update_ratio_lines(
     array = np.asarray(ratios, dtype=float)
     if array.ndim != 2:
         raise ValueError(f"ratios must be 2-D (steps, n_layers), got shape {array.shape}")
-    if ax is None:
-        fig, ax = figure()
-    else:
-        fig = ax.figure
+    fig, ax = _own_axes(ax)
     cmap = mpl.colormaps["viridis_r"]
     n_layers = array.shape[1]
     with style():
