@@ -1,4 +1,4 @@
-"""Per-layer statistics, health verdicts and Jacobians."""
+"""The trace, per-layer statistics, health verdicts and Jacobians."""
 
 from __future__ import annotations
 
@@ -6,6 +6,31 @@ import numpy as np
 import pytest
 
 import gradwatch as gw
+
+
+class Clip(gw.activations.Activation):
+    """A new activation with a saturated region: flat outside [-1, 1]."""
+
+    name = "clip"
+    saturation_interval = (-1.0, 1.0)
+
+    def __call__(self, z):
+        return np.clip(z, -1.0, 1.0)
+
+    def derivative(self, z):
+        return (np.abs(z) < 1.0).astype(z.dtype)
+
+
+class Cube(gw.activations.Activation):
+    """A new activation that neither saturates nor has dying units."""
+
+    name = "cube"
+
+    def __call__(self, z):
+        return z * z * z
+
+    def derivative(self, z):
+        return 3.0 * z * z
 
 
 def _two_layer_relu() -> gw.MLP:
@@ -22,15 +47,19 @@ def test_layer_stats_by_hand() -> None:
     # Layer 1: z = [[3, -3], [4, -4]] -> a = [[3, 0], [4, 0]]; layer 2: y_hat = [3, 4].
     np.testing.assert_allclose(stats.act_mean, [7 / 4, 3.5])
     np.testing.assert_allclose(stats.act_std, [np.std([3, 0, 4, 0]), 0.5])
-    assert stats.dead[0] == 0.5
-    assert np.isnan(stats.dead[1])
-    assert np.all(np.isnan(stats.saturation))
+    assert stats.dead == (0.5, None)  # the identity output layer has no units that can die
+    assert stats.saturation == (None, None)  # neither relu nor identity saturates
     assert stats.loss == pytest.approx((9 + 16) / 2)
     # MSE = mean((y_hat - y)^2): dL/dy_hat = 2 y_hat / 2 = y_hat; dW2 = a1^T dy.
     dW2 = np.array([[3.0 * 3 + 4 * 4], [0.0]])
     assert stats.grad_norm[1] == pytest.approx(np.linalg.norm(dW2))
     assert stats.grad_data[1] == np.inf  # W2 is all ones: std(W2) = 0
-    assert stats.grad_data[0] == pytest.approx(np.std(net.layers[0].dW) / np.std([1, -1]))
+    # dL/dz1 = y_hat * W2^T * relu'(z1) = [[3, 0], [4, 0]]; dW1 = x^T dL/dz1.
+    dW1 = x.T @ np.array([[3.0, 0.0], [4.0, 0.0]])
+    assert stats.grad_data[0] == pytest.approx(np.std(dW1) / np.std([1, -1]))
+    assert stats.grad_norm[0] == pytest.approx(np.linalg.norm(dW1))
+    # a measurement: the network's own gradients are left as they were
+    assert not np.any(net.layers[0].dW)
     np.testing.assert_allclose(stats.delta_norm[1], np.sqrt((9 + 16) / 2))
     assert stats.update_data is None
     assert stats.shape == ((2, 2), (2, 1))
@@ -43,6 +72,26 @@ def test_saturation_thresholds() -> None:
         x = np.array([[big], [0.0]])
         stats = gw.diagnostics.layer_stats(net, x, np.zeros((2, 1)))
         assert stats.saturation[0] == 0.5  # the large input saturates, zero does not
+        assert stats.saturation[1] is None  # the identity output does not saturate
+        assert stats.dead == (None, None)
+
+
+def test_a_new_activation_reports_what_it_declares() -> None:
+    """Saturation comes from saturation_interval, dead units from can_die: no name lists."""
+    net = gw.MLP([1, 4, 1], activation=Clip(), init="ones", seed=0)
+    x = np.array([[3.0], [0.5], [-2.0], [0.0]])
+    stats = gw.diagnostics.layer_stats(net, x, np.zeros((4, 1)))
+    assert stats.saturation == (0.5, None)
+    assert stats.dead == (None, None)
+    report = gw.diagnostics.health(stats, max_saturation=0.4)
+    assert any("saturated" in reason for reason in report.layer_reasons[0])
+
+    cube = gw.MLP([2, 3, 1], activation=Cube(), seed=0)
+    stats = gw.diagnostics.layer_stats(cube, np.ones((4, 2)), np.zeros((4, 1)))
+    assert stats.saturation == (None, None)
+    assert stats.dead == (None, None)
+    assert "cube" in repr(stats)
+    assert gw.diagnostics.health(stats).verdict in gw.diagnostics.VERDICTS
 
 
 def test_update_ratio_leaves_net_and_optimizer_unchanged() -> None:
@@ -57,7 +106,8 @@ def test_update_ratio_leaves_net_and_optimizer_unchanged() -> None:
     assert opt.steps == 0
     assert stats.update_data is not None
     # Adam's first step moves every weight by about lr: std(update) ~ lr * std(sign(g)).
-    expected = np.std(0.01 * np.sign(net.layers[0].dW)) / np.std(net.layers[0].W)
+    dW = gw.diagnostics.trace(net, x, y).dW[0]
+    expected = np.std(0.01 * np.sign(dW)) / np.std(net.layers[0].W)
     assert stats.update_data[0] == pytest.approx(expected, rel=1e-3)
     sgd = gw.diagnostics.layer_stats(net, x, y, optimizer=gw.optim.SGD(lr=0.1))
     assert sgd.update_data is not None
@@ -72,6 +122,11 @@ def test_table_outputs() -> None:
     assert text.startswith("LayerStats(")
     assert "update:data" in text
     assert "50.0%" in text
+    assert "nan" not in text
+    # relu, then identity: no saturation in either layer, no dead units in the identity layer
+    first, second = (line.split() for line in text.splitlines()[2:])
+    assert first[5:7] == ["-", "50.0%"]
+    assert second[5:7] == ["-", "-"]
     lines = stats.to_markdown().splitlines()
     assert len(lines) == 4
     assert lines[1].startswith("|---")
@@ -176,3 +231,90 @@ def test_jacobians_bad_input() -> None:
         gw.diagnostics.jacobians(net, np.array(["a", "b", "c"]))
     with pytest.raises(ValueError, match="features"):
         gw.diagnostics.layer_stats(net, np.ones((2, 4)), np.zeros((2, 2)))
+
+
+# --- the trace: one forward and backward pass -------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "elu", "gelu", "identity"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_trace_agrees_with_the_networks_own_backward(activation: str, dtype: type) -> None:
+    net = gw.MLP([3, 5, 4, 2], activation=activation, seed=1, dtype=dtype)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    passed = gw.diagnostics.trace(net, x, y, loss="mse")
+    before = [g.copy() for g in net.grads()]
+    loss, grads = net.loss_and_grads(x, y, loss="mse")
+    dx = net.backward(gw.losses.get("mse").value_and_grad(net.forward(x), y)[1])
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    assert passed.loss == pytest.approx(loss, rel=tol["rtol"])
+    np.testing.assert_allclose(passed.a[-1], net.forward(x), **tol)
+    for i in range(3):
+        np.testing.assert_allclose(passed.dW[i], grads[2 * i], **tol)
+        np.testing.assert_allclose(passed.db[i], grads[2 * i + 1], **tol)
+        assert passed.dW[i].dtype == dtype
+        assert passed.z[i].shape == passed.a[i].shape == passed.dz[i].shape
+    np.testing.assert_allclose(passed.da[0], dx, **tol)
+    assert len(passed.da) == 4
+    assert passed.x.dtype == dtype
+    # the trace itself changed no gradient of the network (they were all zero before)
+    assert not any(np.any(g) for g in before)
+
+
+def test_trace_by_hand() -> None:
+    net = _two_layer_relu()
+    x = np.array([[1.0, 2.0], [3.0, 1.0]])
+    passed = gw.diagnostics.trace(net, x, dy=np.array([[1.0], [2.0]]))
+    np.testing.assert_array_equal(passed.z[0], [[3.0, -3.0], [4.0, -4.0]])
+    np.testing.assert_array_equal(passed.a[0], [[3.0, 0.0], [4.0, 0.0]])
+    np.testing.assert_array_equal(passed.dz[1], [[1.0], [2.0]])
+    np.testing.assert_array_equal(passed.da[1], [[1.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(passed.dz[0], [[1.0, 0.0], [2.0, 0.0]])  # unit 2 is dead
+    np.testing.assert_array_equal(passed.da[0], [[1.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(passed.dW[1], [[3.0 + 8.0], [0.0]])
+    np.testing.assert_array_equal(passed.db[0], [3.0, 0.0])
+    assert passed.loss is None
+
+
+def test_trace_output_gradient_and_errors() -> None:
+    net = gw.MLP([3, 4, 2], seed=0)
+    x = np.ones((5, 3))
+    first = gw.diagnostics.trace(net, x, seed=3)
+    again = gw.diagnostics.trace(net, x, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(first.da[-1], again.da[-1])
+    np.testing.assert_array_equal(first.da[-1], np.random.default_rng(3).normal(size=(5, 2)))
+    params = [p.copy() for p in net.params()]
+    gw.diagnostics.trace(net, x, np.zeros((5, 2)))
+    for p, p0 in zip(net.params(), params, strict=True):
+        np.testing.assert_array_equal(p, p0)
+    with pytest.raises(ValueError, match="not both"):
+        gw.diagnostics.trace(net, x, np.zeros((5, 2)), dy=np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="dy has shape"):
+        gw.diagnostics.trace(net, x, dy=np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="features"):
+        gw.diagnostics.trace(net, np.ones((5, 4)))
+    with pytest.raises(TypeError, match="seed"):
+        gw.diagnostics.trace(net, x, seed=1.5)  # type: ignore[arg-type]
+
+
+def test_backprop_norms_read_the_trace_and_match_the_layers_backward() -> None:
+    net = gw.MLP([4, 6, 6, 3], activation="tanh", seed=2)
+    x = np.random.default_rng(0).normal(size=(7, 4))
+    dy = np.random.default_rng(1).normal(size=(7, 3))
+    norms = gw.diagnostics.backprop_norms(net, x, dy=dy)
+    # the same sizes by the layers' own backward pass
+    net.forward(x)
+    grad, expected = dy, [np.linalg.norm(dy)]
+    for layer in reversed(net.layers):
+        grad = layer.backward(grad)
+        expected.append(np.linalg.norm(grad))
+    np.testing.assert_allclose(norms, np.asarray(expected[::-1]) / np.sqrt(7), rtol=1e-12)
+
+
+def test_layer_values_are_the_traces_activations_and_deltas() -> None:
+    net = gw.MLP([3, 4, 1], activation="sigmoid", seed=0)
+    x, y = np.ones((2, 3)), np.zeros((2, 1))
+    a, g = gw.diagnostics.layer_values(net, x, y)
+    passed = gw.diagnostics.trace(net, x, y)
+    for mine, theirs in zip([*a, *g], [*passed.a, *passed.dz], strict=True):
+        np.testing.assert_array_equal(mine, theirs)

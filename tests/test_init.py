@@ -181,6 +181,75 @@ def test_calculate_gain() -> None:
         gain("leaky_relu", "0.2")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    ],
+)
+def test_calculate_gain_of_linear_layers_is_one(name: str) -> None:
+    assert gw.init.calculate_gain(name) == 1.0
+
+
+@pytest.mark.parametrize("name", gw.activations.names())
+def test_calculate_gain_is_the_activations_gain(name: str) -> None:
+    """One source of truth: the activation class; activations without a gain fail loudly."""
+    activation = gw.activations.get(name)
+    if type(activation).gain is gw.activations.Activation.gain:  # the default: no gain
+        with pytest.raises(ValueError, match=f"no recommended gain for the nonlinearity '{name}'"):
+            gw.init.calculate_gain(name)
+        with pytest.raises(ValueError, match="no recommended gain"):
+            gw.init.get("he_normal", nonlinearity=name)((4, 3), rng=0)
+    else:
+        expected = activation.gain()
+        assert gw.init.calculate_gain(name) == expected
+        assert gw.init.calculate_gain(activation) == expected
+        assert math.isfinite(expected)
+        assert expected > 0
+
+
+def test_gains_without_a_torch_value_raise() -> None:
+    for name in ("elu", "softplus", "silu", "gelu"):
+        with pytest.raises(ValueError, match="no recommended gain"):
+            gw.init.calculate_gain(name)
+
+
+def test_calculate_gain_takes_an_activation_and_a_new_one() -> None:
+    leaky = gw.activations.LeakyReLU(alpha=0.2)
+    assert gw.init.calculate_gain(leaky) == pytest.approx(math.sqrt(2 / 1.04))
+    assert gw.init.calculate_gain(leaky, 0.0) == pytest.approx(math.sqrt(2))  # param wins
+
+    class Doubled(gw.activations.Activation):
+        name = "doubled"
+
+        def __call__(self, z):
+            return 2.0 * z
+
+        def derivative(self, z):
+            return np.full_like(z, 2.0)
+
+        def gain(self, param=None):
+            return 0.5
+
+    assert gw.init.calculate_gain(Doubled()) == 0.5
+    W = gw.init.he_normal((2000, 100), nonlinearity=Doubled(), rng=0)
+    assert W.std() == pytest.approx(0.5 / math.sqrt(2000), rel=0.02)
+
+    class Square(gw.activations.Activation):
+        name = "square"
+
+    with pytest.raises(ValueError, match="no recommended gain for the nonlinearity 'square'"):
+        gw.init.calculate_gain(Square())
+    with pytest.raises(TypeError, match="nonlinearity"):
+        gw.init.calculate_gain(3)  # type: ignore[arg-type]
+
+
 RANDOM = [
     "normal",
     "uniform",

@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import gradwatch as gw
+
+MOVED_TO_DIAGNOSTICS = (
+    "chi_1_comparison",
+    "depth_profile",
+    "fit_per_layer_factor",
+    "jacobian_spectra",
+    "measure_chi_1",
+    "measured_gradient_norms",
+    "random_mlp",
+)
+
+
+class Absolute(gw.activations.Activation):
+    """|z|: positively homogeneous, E[g(z)^2] = E[z^2], declared through homogeneous_moment."""
+
+    name = "absolute"
+
+    @property
+    def homogeneous_moment(self) -> float:
+        return 1.0
+
+    def __call__(self, z):
+        return np.abs(z)
+
+    def derivative(self, z):
+        return np.sign(z)
+
+
+class HalfTanh(gw.activations.Activation):
+    """tanh(z) / 2: smooth, not homogeneous, unknown to theory; quadrature must handle it."""
+
+    name = "half_tanh"
+
+    def __call__(self, z):
+        return 0.5 * np.tanh(z)
+
+    def derivative(self, z):
+        t = np.tanh(z)
+        return 0.5 * (1.0 - t * t)
 
 
 def test_quadrature_matches_gaussian_moments() -> None:
@@ -16,9 +58,13 @@ def test_quadrature_matches_gaussian_moments() -> None:
     )
 
 
-@pytest.mark.parametrize(("name", "slope"), [("identity", 1.0), ("relu", 0.5)])
+@pytest.mark.parametrize(
+    ("name", "slope"),
+    [("identity", 1.0), ("relu", 0.5), ("leaky_relu", 0.5 * (1 + 0.01**2)), (Absolute(), 1.0)],
+    ids=["identity", "relu", "leaky_relu", "absolute"],
+)
 @pytest.mark.parametrize("sigma_w", [0.7, 1.3])
-def test_closed_forms_agree_with_quadrature(name: str, slope: float, sigma_w: float) -> None:
+def test_closed_forms_agree_with_quadrature(name, slope: float, sigma_w: float) -> None:
     act = gw.activations.get(name)
     quad_q = sigma_w**2 * float(gw.theory.gaussian_expectation(lambda z: act(z) ** 2, 2.0, 300))
     assert float(gw.theory.q_map(2.0, name, sigma_w)) == pytest.approx(quad_q, rel=1e-3)
@@ -37,9 +83,22 @@ def test_fixed_point_is_fixed_and_closed_form() -> None:
     assert gw.theory.q_fixed_point("relu", 2**0.5, 0.0, q0=3.0) == pytest.approx(3.0)
 
 
+def test_new_activation_goes_through_quadrature() -> None:
+    act = HalfTanh()
+    q = gw.theory.q_fixed_point(act, 2.5, 0.2)
+    assert float(gw.theory.q_map(q, act, 2.5, 0.2)) == pytest.approx(q, rel=1e-10)
+    # tanh(z)/2 with sigma_w is tanh(z) with sigma_w / 2: the same fixed point and chi_1
+    assert q == pytest.approx(gw.theory.q_fixed_point("tanh", 1.25, 0.2), rel=1e-8)
+    assert gw.theory.chi_1(act, 2.5, 0.2) == pytest.approx(gw.theory.chi_1("tanh", 1.25, 0.2))
+    grid = gw.theory.chi_1_grid(act, [2.5], [0.2])
+    assert grid[0, 0] == pytest.approx(gw.theory.chi_1(act, 2.5, 0.2), rel=1e-8)
+
+
 def test_divergence_and_bad_input() -> None:
-    with pytest.raises(ValueError, match="diverges"):
+    with pytest.raises(ValueError, match=r"diverges: 0.5 \* sigma_w\*\*2 = 1.125"):
         gw.theory.q_fixed_point("relu", 1.5, 0.1)
+    with pytest.raises(ValueError, match=r"diverges: sigma_w\*\*2 = 1.21"):
+        gw.theory.q_fixed_point("identity", 1.1, 0.1)
     with pytest.raises(ValueError, match="diverges"):
         gw.theory.q_fixed_point("elu", 3.0, 0.5)
     with pytest.raises(ValueError, match="sigma_w"):
@@ -48,12 +107,24 @@ def test_divergence_and_bad_input() -> None:
         gw.theory.chi_1("tanh", 1.0, "0.1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="q must"):
         gw.theory.gaussian_expectation(np.square, -1.0)
+    with pytest.raises(ValueError, match="n_points"):
+        gw.theory.gaussian_expectation(np.square, 1.0, n_points=1)
+    with pytest.raises(ValueError, match="max_iter"):
+        gw.theory.q_fixed_point("tanh", 1.0, max_iter=0)
+    with pytest.raises(ValueError, match="depth"):
+        gw.theory.mean_field("tanh", 0.8, 0.1).gradient_profile(0)
     with pytest.raises(RuntimeError, match="max_iter"):
         gw.theory.q_fixed_point("tanh", 1.0, 0.0, max_iter=50)
     with pytest.raises(ValueError, match="weights"):
-        gw.theory.random_mlp(4, 2, weights="uniform")
+        gw.diagnostics.random_mlp(4, 2, weights="uniform")
     with pytest.raises(ValueError, match="skip"):
-        gw.theory.measure_chi_1("tanh", 1.0, depth=4, skip=2)
+        gw.diagnostics.measure_chi_1("tanh", 1.0, depth=4, skip=2)
+    with pytest.raises(ValueError, match="seeds"):
+        gw.diagnostics.measure_chi_1("tanh", 1.0, depth=4, skip=1, seeds=())
+    with pytest.raises(ValueError, match="width"):
+        gw.diagnostics.random_mlp(0, 2)
+    with pytest.raises(ValueError, match="sigma_b"):
+        gw.diagnostics.random_mlp(4, 2, sigma_b=-0.1)
 
 
 def test_phases_depth_scale_and_profile() -> None:
@@ -80,11 +151,11 @@ def test_grid_matches_pointwise_and_critical_line() -> None:
 
 
 def test_random_mlp_draws_the_stated_scales() -> None:
-    net = gw.theory.random_mlp(400, 2, "tanh", sigma_w=1.5, sigma_b=0.3, seed=3)
+    net = gw.diagnostics.random_mlp(400, 2, "tanh", sigma_w=1.5, sigma_b=0.3, seed=3)
     W, b = net.layers[0].W, net.layers[0].b
     assert float(W.std()) * np.sqrt(400) == pytest.approx(1.5, rel=0.01)
     assert float(b.std()) == pytest.approx(0.3, rel=0.15)
-    ortho = gw.theory.random_mlp(50, 1, "tanh", sigma_w=1.5, weights="orthogonal", seed=0)
+    ortho = gw.diagnostics.random_mlp(50, 1, "tanh", sigma_w=1.5, weights="orthogonal", seed=0)
     np.testing.assert_allclose(np.linalg.svd(ortho.layers[0].W, compute_uv=False), 1.5)
 
 
@@ -98,7 +169,7 @@ def test_theory_matches_measured_gradient_norms(
     # Wide (500) and deep (30) random networks, 2 seeds x 16 inputs: the geometric-mean
     # per-layer factor of the squared gradient norm over the middle 20 layers agrees with
     # chi_1 to a few percent (finite-width corrections are O(1/width)).
-    factor, profile = gw.theory.measure_chi_1(
+    factor, profile = gw.diagnostics.measure_chi_1(
         activation, sigma_w, sigma_b, width=500, depth=30, seeds=(0, 1), n_samples=16, skip=5
     )
     chi = gw.theory.chi_1(activation, sigma_w, sigma_b)
@@ -108,6 +179,53 @@ def test_theory_matches_measured_gradient_norms(
 
 def test_orthogonal_weights_are_better_conditioned() -> None:
     w = gw.theory.critical_sigma_w("tanh", 0.01)
-    spectra = gw.theory.jacobian_spectra(64, 16, "tanh", w, 0.01, seed=0)
+    spectra = gw.diagnostics.jacobian_spectra(64, 16, "tanh", w, 0.01, seed=0)
     spread = {k: float(np.std(np.log(v))) for k, v in spectra.items()}
     assert spread["orthogonal"] < 0.5 * spread["gaussian"]
+
+
+def test_identity_spectra_are_those_of_the_weights() -> None:
+    spectra = gw.diagnostics.jacobian_spectra(16, 4, "identity", sigma_w=0.9, seed=0)
+    np.testing.assert_allclose(spectra["orthogonal"], 0.9**4, rtol=1e-10)
+    net = gw.diagnostics.random_mlp(16, 4, "identity", sigma_w=0.9, seed=0)
+    product = np.linalg.multi_dot([layer.W for layer in net.layers])
+    np.testing.assert_allclose(
+        spectra["gaussian"], np.linalg.svd(product, compute_uv=False), rtol=1e-10
+    )
+
+
+def test_chi_1_comparison_is_theory_beside_measurement() -> None:
+    ws = [1.0, 1.3]
+    table = gw.diagnostics.chi_1_comparison(
+        "relu", ws, 0.0, width=120, depth=8, seeds=[0, 1], skip=2
+    )
+    np.testing.assert_array_equal(table["sigma_w"], ws)
+    np.testing.assert_allclose(table["predicted"], [gw.theory.chi_1("relu", w) for w in ws])
+    for i, w in enumerate(ws):
+        factor, profile = gw.diagnostics.measure_chi_1(
+            "relu", w, 0.0, width=120, depth=8, seeds=[0, 1], skip=2
+        )
+        assert table["measured"][i] == factor
+        np.testing.assert_array_equal(table["profiles"][i], profile)
+    np.testing.assert_allclose(table["measured"], table["predicted"], rtol=0.1)
+
+
+def test_theory_imports_no_measurement_code() -> None:
+    """theory.py holds predictions only: no module-level import of the measuring modules."""
+    tree = ast.parse(Path(gw.theory.__file__).read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in tree.body:  # module level only
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    for module in ("gradwatch.diagnostics", "gradwatch.network", "gradwatch.init"):
+        assert module not in imported
+    for name in MOVED_TO_DIAGNOSTICS:
+        assert name in gw.diagnostics.__all__
+        assert name not in gw.theory.__all__
+
+
+def test_moved_names_are_gone_from_theory() -> None:
+    for name in MOVED_TO_DIAGNOSTICS:
+        assert not hasattr(gw.theory, name)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gradwatch._validation import Array
 
@@ -75,6 +76,111 @@ class Activation:
 
     name: ClassVar[str] = ""
     uses_output: ClassVar[bool] = False
+    #: Whether a unit can be "dead": on the flat side of a kink for every input, so that its
+    #: gradient is zero or nearly so (ReLU and its relatives).
+    can_die: ClassVar[bool] = False
+    #: Outputs outside this open interval count as saturated, where the slope is a few per cent
+    #: of its maximum (tanh and the sigmoid); ``None`` for an activation that does not saturate.
+    saturation_interval: ClassVar[tuple[float, float] | None] = None
+
+    @property
+    def homogeneous_moment(self) -> float | None:
+        r""":math:`E[g(z)^2] / E[z^2]` if :math:`g` is positively homogeneous, else ``None``.
+
+        Positively homogeneous means :math:`g(cz) = c\,g(z)` for :math:`c > 0`, and
+        :math:`z` is symmetric about 0. For such a :math:`g` it is also :math:`E[g'(z)^2]`,
+        whatever the scale of :math:`z`: 1 for the identity, 1/2 for ReLU,
+        :math:`(1 + \alpha^2)/2` for leaky ReLU.
+        """
+        return None
+
+    def saturated(self, a: Array) -> NDArray[np.bool_]:
+        """Mask of the outputs ``a`` that lie in the saturated region.
+
+        Raises
+        ------
+        ValueError
+            For an activation without a saturated region (``saturation_interval`` is None).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> gw.activations.Tanh().saturated(np.array([-0.99, 0.5, 0.98]))
+        array([ True, False,  True])
+        """
+        if self.saturation_interval is None:
+            raise ValueError(f"{self.name or type(self).__name__} does not saturate")
+        low, high = self.saturation_interval
+        return np.asarray((a <= low) | (a >= high))
+
+    def variance_factors(self) -> tuple[float, float]:
+        r"""Factors by which :math:`g` scales the forward and the backward variance.
+
+        ``(forward, backward)`` with :math:`\text{forward} = E[g(z)^2]/\operatorname{Var}(z)`
+        and :math:`\text{backward} = E[g'(z)^2]` for a zero-mean :math:`z`: exact for a
+        positively homogeneous :math:`g` (both equal :attr:`homogeneous_moment`), and the
+        small-signal value :math:`g'(0)^2` for a smooth :math:`g` with :math:`g(0) = 0` (the
+        regime where the derivations of Glorot and He initialisation hold).
+
+        Raises
+        ------
+        ValueError
+            If neither applies (e.g. the sigmoid, whose output is not centred).
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> gw.activations.ReLU().variance_factors(), gw.activations.Tanh().variance_factors()
+        ((0.5, 0.5), (1.0, 1.0))
+        """
+        moment = self.homogeneous_moment
+        if moment is not None:
+            return moment, moment
+        zero = np.zeros(1)
+        if float(self(zero)[0]) != 0.0:
+            raise ValueError(
+                f"{self.name or type(self).__name__} has no closed-form variance factors: "
+                f"g(0) = {float(self(zero)[0]):.4g} is not 0"
+            )
+        slope = float(self.derivative(zero)[0])
+        return slope * slope, slope * slope
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002  (leaky_relu's uses it)
+        """Recommended scale of the weights that feed this activation, PyTorch's value.
+
+        The factor :func:`gradwatch.init.calculate_gain` returns and the Xavier and He
+        initialisers multiply their standard deviation by.
+
+        Parameters
+        ----------
+        param : float, optional
+            Negative slope of a leaky ReLU; ignored by the other activations.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For an activation without a recommended gain (``torch.nn.init.calculate_gain`` has
+            none for ELU, softplus, SiLU or GELU either): pass the weights' scale explicitly.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> round(gw.activations.Tanh().gain(), 4), round(gw.activations.ReLU().gain(), 4)
+        (1.6667, 1.4142)
+        >>> gw.activations.GELU().gain()
+        Traceback (most recent call last):
+        ...
+        ValueError: no recommended gain for the nonlinearity 'gelu'; give the weights' scale ...
+        """
+        raise ValueError(
+            f"no recommended gain for the nonlinearity {self.name or type(self).__name__!r}; "
+            f"give the weights' scale explicitly"
+        )
 
     def __call__(self, z: Array) -> Array:
         """Return :math:`g(z)`, same shape and dtype as ``z``."""
@@ -143,7 +249,17 @@ class Identity(Activation):
     """
 
     name = "identity"
+
+    @property
+    def homogeneous_moment(self) -> float:
+        """1: the identity keeps every variance."""
+        return 1.0
+
     uses_output = True
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002
+        """1: a linear layer needs no correction."""
+        return 1.0
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""
@@ -177,7 +293,12 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    saturation_interval = (0.03, 0.97)
     uses_output = True
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002
+        """1, PyTorch's value."""
+        return 1.0
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""
@@ -210,7 +331,12 @@ class Tanh(Activation):
     """
 
     name = "tanh"
+    saturation_interval = (-0.97, 0.97)
     uses_output = True
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002
+        """:math:`5/3`, PyTorch's value."""
+        return 5.0 / 3.0
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""
@@ -244,7 +370,18 @@ class ReLU(Activation):
     """
 
     name = "relu"
+    can_die = True
+
+    @property
+    def homogeneous_moment(self) -> float:
+        """1/2: half of a symmetric input is cut to zero."""
+        return 0.5
+
     uses_output = True
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002
+        r""":math:`\sqrt 2`: the ReLU halves the variance (He et al. 2015)."""
+        return math.sqrt(2.0)
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""
@@ -281,6 +418,13 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+    can_die = True
+
+    @property
+    def homogeneous_moment(self) -> float:
+        r""":math:`(1 + \alpha^2) / 2`."""
+        return 0.5 * (1.0 + self.alpha * self.alpha)
+
     uses_output = True
 
     def __init__(self, alpha: float = 0.01) -> None:
@@ -290,6 +434,19 @@ class LeakyReLU(Activation):
 
     def _options(self) -> dict[str, float]:
         return {"alpha": self.alpha}
+
+    def gain(self, param: float | None = None) -> float:
+        r""":math:`\sqrt{2/(1 + a^2)}`, with the slope ``a = param``, by default ``alpha``.
+
+        Raises
+        ------
+        ValueError
+            If ``param`` is not a number.
+        """
+        slope = self.alpha if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"param must be a number (the negative slope), got {param!r}")
+        return math.sqrt(2.0 / (1.0 + float(slope) ** 2))
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""
@@ -322,6 +479,7 @@ class ELU(Activation):
     """
 
     name = "elu"
+    can_die = True
     uses_output = True
 
     def __init__(self, alpha: float = 1.0) -> None:
@@ -370,6 +528,10 @@ class SELU(ELU):
 
     def _options(self) -> dict[str, float]:
         return {}
+
+    def gain(self, param: float | None = None) -> float:  # noqa: ARG002
+        """:math:`3/4`, PyTorch's value."""
+        return 0.75
 
     def __call__(self, z: Array) -> Array:
         """Apply the activation elementwise; same shape and dtype as ``z``."""

@@ -1,4 +1,8 @@
-r"""Gradient health, measured layer by layer.
+r"""Gradient health, measured layer by layer, and the measurements theory is held against.
+
+Every measurement reads one forward and backward pass, :func:`trace`, which keeps every layer's
+pre-activations, activations and backpropagated gradients. The predictions these measurements
+are compared with are in :mod:`gradwatch.theory`.
 
 Examples
 --------
@@ -13,37 +17,216 @@ True
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gradwatch import losses
-from gradwatch._validation import Array, as_float_array, make_rng
+from gradwatch import activations, init, losses, theory
+from gradwatch._validation import (
+    Array,
+    as_float_array,
+    check_positive,
+    check_positive_int,
+    make_rng,
+)
 from gradwatch.network import MLP
 from gradwatch.optim import SGD
 from gradwatch.training import History, train
 
 __all__ = [
-    "VARIANCE_FACTORS",
     "Diagnosis",
     "HealthReport",
-    "InitStatistics",
     "Jacobians",
     "LayerStats",
+    "Trace",
     "backprop_norms",
+    "chi_1_comparison",
     "compare_initialisations",
+    "depth_profile",
     "diagnose",
+    "fit_per_layer_factor",
     "health",
-    "init_statistics",
-    "init_training",
-    "initialisations",
+    "jacobian_spectra",
     "jacobians",
     "layer_stats",
     "layer_values",
-    "variance_gains",
+    "measure_chi_1",
+    "measured_gradient_norms",
+    "random_mlp",
+    "trace",
     "weight_grad_norms",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# One forward and backward pass, every intermediate kept: what every measurement below reads.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    r"""One forward and backward pass through an MLP, with every layer's intermediate values.
+
+    Lists run from the input to the output: entry ``l`` of ``z``, ``a``, ``dz``, ``dW`` and
+    ``db`` belongs to layer ``l + 1``; ``da`` has one more entry, for the input
+    :math:`a^{(0)} = x`. Made by :func:`trace`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n_samples, n_in)
+        The input, in the network's dtype.
+    z : list of ndarray, shape (n_samples, n_out) each
+        Pre-activations :math:`z^{(l)} = a^{(l-1)} W^{(l)} + b^{(l)}`.
+    a : list of ndarray, shape (n_samples, n_out) each
+        Activations :math:`a^{(l)} = g(z^{(l)})`; ``a[-1]`` is the network's output.
+    dz : list of ndarray, shape (n_samples, n_out) each
+        Backpropagated gradients at the pre-activations, :math:`\partial L/\partial z^{(l)}`
+        (the "deltas").
+    da : list of ndarray, length n_layers + 1
+        :math:`\partial L/\partial a^{(l)}` for :math:`l = 0, \dots, L`: ``da[0]`` is
+        :math:`\partial L/\partial x`, ``da[-1]`` the gradient that arrived at the output.
+    loss : float or None
+        The loss, when :func:`trace` was given targets; ``None`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([2, 3, 1], activation="relu", seed=0)
+    >>> t = gw.diagnostics.trace(net, np.ones((4, 2)), dy=np.ones((4, 1)))
+    >>> len(t.z), len(t.da), t.loss is None
+    (2, 3, True)
+    """
+
+    x: Array
+    z: list[Array]
+    a: list[Array]
+    dz: list[Array]
+    da: list[Array]
+    loss: float | None
+
+    @functools.cached_property
+    def dW(self) -> list[Array]:
+        r""":math:`\partial L/\partial W^{(l)} = a^{(l-1)\top} \partial L/\partial z^{(l)}`.
+
+        Computed when first read (it is the largest part of a trace), one per layer, each of
+        the shape of its ``W``.
+        """
+        inputs = [self.x, *self.a[:-1]]
+        return [a_in.T @ delta for a_in, delta in zip(inputs, self.dz, strict=True)]
+
+    @functools.cached_property
+    def db(self) -> list[Array]:
+        r""":math:`\partial L/\partial b^{(l)}`, the deltas summed over samples, one per layer."""
+        return [delta.sum(axis=0) for delta in self.dz]
+
+
+def trace(
+    net: MLP,
+    x: Array,
+    y: Array | None = None,
+    *,
+    loss: str | losses.Loss = "mse",
+    dy: Array | None = None,
+    seed: int | np.random.Generator = 0,
+) -> Trace:
+    r"""Run ``net`` forward and backward on ``x`` and keep every layer's values.
+
+    The forward pass reads each layer's ``W``, ``b`` and ``activation``; the backward pass is
+    the chain rule of ``gradwatch.layers``,
+
+    .. math::
+
+        \frac{\partial L}{\partial z^{(l)}} = \frac{\partial L}{\partial a^{(l)}} \odot
+        g'(z^{(l)}), \qquad
+        \frac{\partial L}{\partial a^{(l-1)}} = \frac{\partial L}{\partial z^{(l)}}
+        W^{(l)\top},
+
+    started from the gradient at the output: that of ``loss`` when targets ``y`` are given,
+    ``dy`` when it is given, and otherwise a standard normal draw from ``seed``, which measures
+    how the network itself scales gradients, whatever the loss.
+
+    ``x`` is checked by ``net.forward(x)``, which also leaves the layers' forward caches holding
+    this batch, as any forward pass does. The network's parameters and gradients (``dW``,
+    ``db``) are not changed.
+
+    Parameters
+    ----------
+    net : MLP
+    x : ndarray, shape (n_samples, n_in)
+    y : ndarray, optional
+        Targets in the form ``loss`` expects.
+    loss : str or Loss, default "mse"
+        Used only with ``y``.
+    dy : ndarray, shape (n_samples, n_out), optional
+        The gradient arriving at the output, instead of ``y``.
+    seed : int or numpy.random.Generator, default 0
+        Source of the output gradient when neither ``y`` nor ``dy`` is given.
+
+    Returns
+    -------
+    Trace
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not fit the network (see :meth:`gradwatch.MLP.forward`), ``dy`` does not
+        have the output's shape, or both ``y`` and ``dy`` are given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([2, 3, 1], activation="tanh", seed=0)
+    >>> x, y = np.ones((4, 2)), np.zeros((4, 1))
+    >>> t = gw.diagnostics.trace(net, x, y)
+    >>> [z.shape for z in t.z], [g.shape for g in t.da]
+    ([(4, 3), (4, 1)], [(4, 2), (4, 3), (4, 1)])
+    >>> loss, grads = net.loss_and_grads(x, y)      # the network's own backward pass agrees
+    >>> bool(np.isclose(t.loss, loss) and np.allclose(t.dW[0], grads[0]))
+    True
+    """
+    if y is not None and dy is not None:
+        raise ValueError("give the targets y (with loss) or the output gradient dy, not both")
+    net.forward(x)  # checks x and raises an error that names it
+    checked = a = np.asarray(as_float_array(x, "x"), dtype=net.dtype)
+    zs: list[Array] = []
+    outputs: list[Array] = []
+    for layer in net.layers:
+        z: Array = a @ layer.W + layer.b
+        a = layer.activation(z)
+        zs.append(z)
+        outputs.append(a)
+    value: float | None = None
+    grad: Array
+    if y is not None:
+        value, grad = losses.get(loss).value_and_grad(a, y)
+        grad = np.asarray(grad, dtype=net.dtype)
+    elif dy is not None:
+        grad = as_float_array(dy, "dy")
+        if grad.shape != a.shape:
+            raise ValueError(f"dy has shape {grad.shape} but the output has shape {a.shape}")
+        grad = np.asarray(grad, dtype=net.dtype)
+    else:
+        grad = make_rng(seed, "seed").standard_normal(a.shape).astype(net.dtype)
+    da: list[Array] = [grad]
+    dz: list[Array] = []
+    for layer, z in zip(reversed(net.layers), reversed(zs), strict=True):
+        delta = grad * layer.activation.derivative(z)
+        grad = delta @ layer.W.T
+        dz.append(delta)
+        da.append(grad)
+    return Trace(
+        x=checked,
+        z=zs,
+        a=outputs,
+        dz=dz[::-1],
+        da=da[::-1],
+        loss=None if value is None else float(value),
+    )
 
 
 def backprop_norms(
@@ -51,9 +234,9 @@ def backprop_norms(
 ) -> Array:
     r"""Size of the backpropagated gradient at every layer, from the input to the output.
 
-    Runs ``net.forward(x)``, then the backward pass one layer at a time, and records the
-    root-mean-square over samples of :math:`\lVert \partial L/\partial a^{(l)} \rVert`, where
-    :math:`a^{(0)} = x` is the input and :math:`a^{(L)} = y` the output.
+    Reads :func:`trace` and records the root-mean-square over samples of
+    :math:`\lVert \partial L/\partial a^{(l)} \rVert`, where :math:`a^{(0)} = x` is the input
+    and :math:`a^{(L)} = y` the output.
 
     Parameters
     ----------
@@ -79,25 +262,16 @@ def backprop_norms(
     >>> bool(np.allclose(norms, norms[-1]))   # orthogonal weights keep the norm exactly
     True
     """
-    y = net.forward(x)
-    if dy is None:
-        grad = make_rng(seed, "seed").standard_normal(y.shape).astype(y.dtype)
-    else:
-        grad = as_float_array(dy, "dy").astype(y.dtype, copy=True)
-        if grad.shape != y.shape:
-            raise ValueError(f"dy has shape {grad.shape} but the output has shape {y.shape}")
-    n_samples = max(y.shape[0], 1)
-    norms = [float(np.linalg.norm(grad)) / np.sqrt(n_samples)]
-    for layer in reversed(net.layers):
-        grad = layer.backward(grad)
-        norms.append(float(np.linalg.norm(grad)) / np.sqrt(n_samples))
-    return np.asarray(norms[::-1])
+    passed = trace(net, x, dy=dy, seed=seed)
+    n_samples = max(passed.x.shape[0], 1)
+    return np.asarray([float(np.linalg.norm(g)) / np.sqrt(n_samples) for g in passed.da])
 
 
 def weight_grad_norms(net: Any) -> Array:
     r"""Frobenius norm :math:`\lVert \partial L/\partial W^{(l)} \rVert` of each layer's weights.
 
-    Read after a backward pass (``net.loss_and_grads`` or :func:`backprop_norms`).
+    Read after a backward pass of the network's own (``net.loss_and_grads`` or
+    ``net.backward``); the measurements of this module leave ``dW`` unchanged.
 
     Returns
     -------
@@ -120,37 +294,19 @@ def weight_grad_norms(net: Any) -> Array:
 # "Signal propagation").
 # ---------------------------------------------------------------------------------------------
 
-#: Saturation thresholds on the activation's output: |a| > 0.97 for tanh, a < 0.03 or a > 0.97
-#: for the sigmoid (there the slope is below 0.06 of its maximum; for tanh below 0.06).
-SATURATION_LEVEL = 0.97
-#: Activations whose units can be "dead" (never in their linear, slope-one regime).
-RELU_LIKE = ("relu", "leaky_relu", "elu", "selu")
+
+def _saturation(activation: activations.Activation, a: Array) -> float | None:
+    """Fraction of ``a`` in the activation's saturated region; None if it has no such region."""
+    if activation.saturation_interval is None:
+        return None
+    return float(np.mean(activation.saturated(a)))
 
 
-def _saturation(name: str, a: Array) -> float:
-    if name == "tanh":
-        return float(np.mean(np.abs(a) > SATURATION_LEVEL))
-    if name == "sigmoid":
-        return float(np.mean((a < 1.0 - SATURATION_LEVEL) | (a > SATURATION_LEVEL)))
-    return float("nan")
-
-
-def _dead(name: str, z: Array) -> float:
-    if name not in RELU_LIKE:
-        return float("nan")
+def _dead(activation: activations.Activation, z: Array) -> float | None:
+    """Fraction of units with ``z <= 0`` for every sample; None if the units cannot die."""
+    if not activation.can_die:
+        return None
     return float(np.mean(np.all(z <= 0, axis=0)))
-
-
-def _forward_trace(net: Any, x: Array) -> tuple[list[Array], list[Array]]:
-    """Pre-activations and activations of every layer, without touching the layers' caches."""
-    a = net._check_input(x)
-    zs, activations = [], []
-    for layer in net.layers:
-        z = a @ layer.W + layer.b
-        a = layer.activation(z)
-        zs.append(z)
-        activations.append(a)
-    return zs, activations
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -187,15 +343,18 @@ class LayerStats:
         ``(n_in, n_out)`` of each layer.
     act_mean, act_std : ndarray, shape (n_layers,)
         Mean and standard deviation of the activations :math:`a^{(l)}` over samples and units.
-    saturation : ndarray, shape (n_layers,)
-        Fraction of activations in the flat tails: :math:`|a| > 0.97` for ``tanh``,
-        :math:`a < 0.03` or :math:`a > 0.97` for ``sigmoid``; ``nan`` for activations without
-        saturating tails.
-    dead : ndarray, shape (n_layers,)
-        For ``relu``, ``leaky_relu``, ``elu`` and ``selu``: fraction of units whose
-        pre-activation is :math:`z \le 0` for every sample of the batch, i.e. units that never
-        reach their slope-one regime (for ``relu`` they pass no gradient at all; for the others
-        only the small negative-side slope). ``nan`` for the other activations.
+    saturation : tuple of (float or None), length n_layers
+        Fraction of activations in the flat tails, where the layer's activation says
+        :meth:`~gradwatch.activations.Activation.saturated` (:math:`|a| \ge 0.97` for
+        ``tanh``, :math:`a \le 0.03` or :math:`a \ge 0.97` for ``sigmoid``). ``None`` for a
+        layer whose activation has no saturated region (its ``saturation_interval`` is None),
+        shown as ``-`` in the table.
+    dead : tuple of (float or None), length n_layers
+        For an activation whose units can die (``can_die``: ``relu``, ``leaky_relu``, ``elu``,
+        ``selu``): fraction of units whose pre-activation is :math:`z \le 0` for every sample of
+        the batch, i.e. units that never reach their slope-one regime (for ``relu`` they pass no
+        gradient at all; for the others only the small negative-side slope). ``None`` for the
+        other activations, shown as ``-``.
     delta_norm : ndarray, shape (n_layers,)
         Root-mean-square over samples of :math:`\lVert \partial L/\partial z^{(l)} \rVert`, the
         backpropagated gradient at the layer's pre-activations.
@@ -214,8 +373,8 @@ class LayerStats:
     shape: tuple[tuple[int, int], ...]
     act_mean: Array
     act_std: Array
-    saturation: Array
-    dead: Array
+    saturation: tuple[float | None, ...]
+    dead: tuple[float | None, ...]
     delta_norm: Array
     grad_norm: Array
     grad_data: Array
@@ -232,8 +391,8 @@ class LayerStats:
         for i in range(len(self)):
             cells = [str(i + 1), self.activation[i], f"{self.shape[i][0]}x{self.shape[i][1]}"]
             for key, _, fmt in columns:
-                value = float(getattr(self, key)[i])
-                cells.append("-" if np.isnan(value) else fmt.format(value))
+                value = getattr(self, key)[i]
+                cells.append("-" if value is None else fmt.format(float(value)))
             rows.append(cells)
         return header, rows
 
@@ -247,7 +406,7 @@ class LayerStats:
         return f"LayerStats(loss={self.loss:.4g})\n" + "\n".join(lines)
 
     def to_markdown(self) -> str:
-        """Return the table in Markdown, ``-`` where a statistic does not apply.
+        """Return the table in Markdown, ``-`` where a statistic does not apply (``None``).
 
         Returns
         -------
@@ -273,10 +432,10 @@ def layer_stats(
 ) -> LayerStats:
     r"""Per-layer activation and gradient statistics of ``net`` on one batch.
 
-    Runs one forward and backward pass (which sets every layer's ``dW`` and ``db``, as
-    ``net.loss_and_grads`` does). With an ``optimizer``, the update of one step is computed on
-    copies of the parameters and of the optimiser (:func:`copy.deepcopy`), so neither the
-    network's weights nor the optimiser's state (momentum, step count) change.
+    Reads one :func:`trace` of the batch. With an ``optimizer``, the update of one step is
+    computed on copies of the parameters and of the optimiser (:func:`copy.deepcopy`), so
+    neither the network's weights and gradients nor the optimiser's state (momentum, step count)
+    change.
 
     Parameters
     ----------
@@ -308,49 +467,41 @@ def layer_stats(
     >>> float(stats.dead[0]), stats.act_mean.round(3).tolist()
     (0.5, [1.75, 3.5])
     """
-    zs, outputs = _forward_trace(net, x)
-    value, _ = net.loss_and_grads(x, y, loss=loss)
-    n_samples = max(np.shape(x)[0], 1)
-    deltas = _deltas(net, zs, outputs, y, loss)
+    passed = trace(net, x, y, loss=loss)
+    n_samples = max(passed.x.shape[0], 1)
     update: list[Array] | None = None
     if optimizer is not None:
         params = [p.copy() for p in net.params()]
         before = [p.copy() for p in params]
-        copy.deepcopy(optimizer).step(params, [g.copy() for g in net.grads()])
+        grads = [g.copy() for pair in zip(passed.dW, passed.db, strict=True) for g in pair]
+        copy.deepcopy(optimizer).step(params, grads)
         update = [p - p0 for p, p0 in zip(params[::2], before[::2], strict=True)]
-    rows: dict[str, list[float]] = {key: [] for key, _, _ in _COLUMNS}
-    for i, (layer, z, a) in enumerate(zip(net.layers, zs, outputs, strict=True)):
-        name = layer.activation.name
+    numeric = ("act_mean", "act_std", "delta_norm", "grad_norm", "grad_data", "update_data")
+    rows: dict[str, list[float]] = {key: [] for key in numeric}
+    for i, layer in enumerate(net.layers):
         w_std = float(np.std(layer.W))
-        rows["act_mean"].append(float(np.mean(a)))
-        rows["act_std"].append(float(np.std(a)))
-        rows["saturation"].append(_saturation(name, a))
-        rows["dead"].append(_dead(name, z))
-        rows["delta_norm"].append(float(np.linalg.norm(deltas[i])) / np.sqrt(n_samples))
-        rows["grad_norm"].append(float(np.linalg.norm(layer.dW)))
-        rows["grad_data"].append(_ratio(float(np.std(layer.dW)), w_std))
+        dW = passed.dW[i]
+        rows["act_mean"].append(float(np.mean(passed.a[i])))
+        rows["act_std"].append(float(np.std(passed.a[i])))
+        rows["delta_norm"].append(float(np.linalg.norm(passed.dz[i])) / np.sqrt(n_samples))
+        rows["grad_norm"].append(float(np.linalg.norm(dW)))
+        rows["grad_data"].append(_ratio(float(np.std(dW)), w_std))
         if update is not None:
             rows["update_data"].append(_ratio(float(np.std(update[i])), w_std))
+    pairs = list(zip(net.layers, passed.z, passed.a, strict=True))
     return LayerStats(
         activation=tuple(layer.activation.name for layer in net.layers),
         shape=tuple((layer.n_in, layer.n_out) for layer in net.layers),
-        **{key: np.asarray(values) for key, values in rows.items() if key != "update_data"},
+        act_mean=np.asarray(rows["act_mean"]),
+        act_std=np.asarray(rows["act_std"]),
+        saturation=tuple(_saturation(layer.activation, a) for layer, _, a in pairs),
+        dead=tuple(_dead(layer.activation, z) for layer, z, _ in pairs),
+        delta_norm=np.asarray(rows["delta_norm"]),
+        grad_norm=np.asarray(rows["grad_norm"]),
+        grad_data=np.asarray(rows["grad_data"]),
         update_data=np.asarray(rows["update_data"]) if update is not None else None,
-        loss=float(value),
+        loss=float(passed.loss if passed.loss is not None else np.nan),
     )
-
-
-def _deltas(
-    net: Any, zs: list[Array], outputs: list[Array], y: Array, loss: str | Any
-) -> list[Array]:
-    r""":math:`\partial L/\partial z^{(l)}` of every layer, from a pass of our own."""
-    _, grad = losses.get(loss).value_and_grad(outputs[-1], y)
-    deltas: list[Array] = []
-    for layer, z in zip(reversed(net.layers), reversed(zs), strict=True):
-        delta = grad * layer.activation.derivative(z)
-        deltas.append(delta)
-        grad = delta @ layer.W.T
-    return deltas[::-1]
 
 
 VERDICTS = ("healthy", "vanishing", "exploding")
@@ -478,10 +629,12 @@ def health(
         L/\partial z^{(l)}` multiplies a forward factor that grows where the backward one
         shrinks: in a linear network the two cancel and hide the explosion.
     max_saturation : float, default 0.5
-        Above it, most units of a ``tanh`` or ``sigmoid`` layer sit where their slope is below
-        6 % of its maximum, and the gradient through them vanishes.
+        Above it, most units of a saturating layer (``tanh``, ``sigmoid``) sit where their slope
+        is below 6 % of its maximum, and the gradient through them vanishes. Not checked for
+        layers without a saturated region.
     max_dead : float, default 0.5
-        Above it, most ReLU-like units never reach their slope-one regime on the batch.
+        Above it, most units of a layer whose units can die (ReLU and its relatives) never reach
+        their slope-one regime on the batch.
     grad_data_range : (float, float), default (1e-5, 1e2)
         Bounds on :math:`\operatorname{std}(\partial L/\partial W)/\operatorname{std}(W)`. With
         SGD the update:data ratio is the learning rate times this ratio; the usual guide for it is
@@ -538,10 +691,11 @@ def health(
     layer_reasons: list[tuple[str, ...]] = []
     for i in range(len(stats)):
         exploding, vanishing = _layer_checks(stats, i, last, limits)
-        if float(stats.saturation[i]) > max_saturation:
-            vanishing.append(f"{stats.saturation[i]:.0%} of activations saturated")
-        if float(stats.dead[i]) > max_dead:
-            vanishing.append(f"{stats.dead[i]:.0%} of units dead")
+        saturation, dead = stats.saturation[i], stats.dead[i]
+        if saturation is not None and saturation > max_saturation:
+            vanishing.append(f"{saturation:.0%} of activations saturated")
+        if dead is not None and dead > max_dead:
+            vanishing.append(f"{dead:.0%} of units dead")
         verdict = "exploding" if exploding else ("vanishing" if vanishing else "healthy")
         layer_verdicts.append(verdict)
         layer_reasons.append(tuple(exploding + vanishing))
@@ -629,10 +783,10 @@ def jacobians(net: Any, x: Array) -> Jacobians:
         raise ValueError(
             f"x must be one sample, shape (n_in,) or (1, n_in); got shape {sample.shape}"
         )
-    zs, _ = _forward_trace(net, sample[None, :])
+    passed = trace(net, sample[None, :], dy=np.zeros((1, net.layers[-1].n_out)))
     layers = [
         layer.activation.derivative(z[0])[:, None] * layer.W.T
-        for layer, z in zip(net.layers, zs, strict=True)
+        for layer, z in zip(net.layers, passed.z, strict=True)
     ]
     product = layers[0]
     for jac in layers[1:]:
@@ -652,7 +806,8 @@ def layer_values(
 
     The activations are :math:`a^{(l)}`, the gradients :math:`\partial L/\partial z^{(l)}`.
 
-    For per-layer histograms. The network's weights, gradients and caches are not changed.
+    For per-layer histograms: the ``a`` and ``dz`` of a :func:`trace`. The network's weights
+    and gradients are not changed.
 
     Parameters
     ----------
@@ -677,8 +832,8 @@ def layer_values(
     >>> [v.shape for v in a], [v.shape for v in g]
     ([(4, 3), (4, 1)], [(4, 3), (4, 1)])
     """
-    zs, outputs = _forward_trace(net, x)
-    return outputs, _deltas(net, zs, outputs, y, loss)
+    passed = trace(net, x, y, loss=loss)
+    return passed.a, passed.dz
 
 
 @dataclass(frozen=True, eq=False)
@@ -748,7 +903,7 @@ def diagnose(
     ('healthy', 5)
     """
     stats = layer_stats(net, x, y, loss=loss, optimizer=optimizer)
-    activations, gradients = layer_values(net, x, y, loss=loss)
+    layer_activations, layer_gradients = layer_values(net, x, y, loss=loss)
     history = train(
         net,
         x,
@@ -760,7 +915,7 @@ def diagnose(
         seed=seed,
         progress=False,
     )
-    return Diagnosis(stats, health(stats), activations, gradients, history)
+    return Diagnosis(stats, health(stats), layer_activations, layer_gradients, history)
 
 
 def compare_initialisations(
@@ -822,267 +977,377 @@ def compare_initialisations(
     return results
 
 
-# --- helpers for the initialisation page ---
-
-#: :math:`E[g(z)^2] / \operatorname{Var}(z)` for :math:`z \sim \mathcal N(0, \sigma^2)`, the factor
-#: an activation applies to the forward variance, and :math:`E[g'(z)^2]`, the factor it applies
-#: to the backward one, where the derivations of the scales hold (identity, and tanh in its
-#: linear regime near zero: both 1; ReLU: both 1/2).
-VARIANCE_FACTORS: dict[str, tuple[float, float]] = {
-    "identity": (1.0, 1.0),
-    "tanh": (1.0, 1.0),
-    "relu": (0.5, 0.5),
-}
+# ---------------------------------------------------------------------------------------------
+# Gradient norms measured in random networks, to hold against gradwatch.theory (pages on the
+# maths of vanishing and exploding gradients, and on signal propagation).
+# ---------------------------------------------------------------------------------------------
 
 
-def variance_gains(
-    activation: str, n_in: int, n_out: int, weight_variance: float
-) -> tuple[float, float]:
-    r"""Per-layer factors of the forward and the backward variance predicted for an initialisation.
+def random_mlp(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 0.0,
+    *,
+    seed: int | np.random.Generator = 0,
+    weights: str = "normal",
+) -> MLP:
+    r"""Build the random network that theory describes: ``depth`` identical layers.
 
-    With independent zero-mean weights of variance :math:`\operatorname{Var}(W)`,
-
-    .. math::
-
-        \operatorname{Var}(z^{(l)}) = n_\text{in} \operatorname{Var}(W)\, E[(a^{(l-1)})^2],
-        \qquad
-        \operatorname{Var}\Big(\frac{\partial L}{\partial a^{(l-1)}}\Big)
-        = n_\text{out} \operatorname{Var}(W)
-        \operatorname{Var}\Big(\frac{\partial L}{\partial z^{(l)}}\Big),
-
-    and the activation multiplies the first by :math:`c = E[g(z)^2]/\operatorname{Var}(z)` and
-    the second by :math:`E[g'(z)^2]` (both 1 for tanh near zero, 1/2 for ReLU).
+    Weights :math:`W \sim \mathcal N(0, \sigma_w^2/n_\text{in})` through
+    ``gw.init.get("normal", std=sigma_w / sqrt(width))``, or, with ``weights="orthogonal"``,
+    :math:`\sigma_w` times a random orthogonal matrix (every singular value :math:`\sigma_w`);
+    biases :math:`b \sim \mathcal N(0, \sigma_b^2)`. Every layer, the output layer included,
+    uses ``activation``, so every layer scales gradients alike.
 
     Parameters
     ----------
-    activation : {"identity", "tanh", "relu"}
-    n_in, n_out : int
-        Fans of the weight matrix.
-    weight_variance : float
-        :math:`\operatorname{Var}(W)`.
+    width : int
+        Width of the input, of every hidden layer and of the output.
+    depth : int
+        Number of layers.
+    activation : str, default "tanh"
+    sigma_w : float, default 1.0
+    sigma_b : float, default 0.0
+    seed : int or numpy.random.Generator, default 0
+    weights : {"normal", "orthogonal"}, default "normal"
 
     Returns
     -------
-    forward, backward : float
-        :math:`c\, n_\text{in} \operatorname{Var}(W)` and
-        :math:`E[g'^2]\, n_\text{out} \operatorname{Var}(W)`: 1 each means the variance is kept.
+    MLP
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> net = gw.diagnostics.random_mlp(4, 3, "tanh", sigma_w=1.0, sigma_b=0.1, seed=0)
+    >>> net.sizes
+    [4, 4, 4, 4]
+    """
+    n = check_positive_int(width, "width")
+    layers = check_positive_int(depth, "depth")
+    w = check_positive(sigma_w, "sigma_w")
+    b = 0.0 if sigma_b == 0 else check_positive(sigma_b, "sigma_b")
+    if weights == "normal":
+        weight_init = init.get("normal", std=w / np.sqrt(n))
+    elif weights == "orthogonal":
+        weight_init = init.get("orthogonal", gain=w)
+    else:
+        raise ValueError(f"weights must be 'normal' or 'orthogonal', got {weights!r}")
+    bias_init = init.get("normal", std=b) if b > 0 else "zeros"
+    return MLP(
+        [n] * (layers + 1),
+        activation=activation,
+        output_activation=activation,
+        init=weight_init,
+        bias_init=bias_init,
+        seed=seed,
+    )
+
+
+def depth_profile(net: MLP, n_samples: int = 32, seed: int | np.random.Generator = 0) -> Array:
+    r"""Measured gradient size after each number of layers, relative to the output's.
+
+    Draws standard normal inputs ``x`` of shape ``(n_samples, n_in)`` and a standard normal
+    output gradient from ``seed``, backpropagates with :func:`backprop_norms`, and reads the
+    result from the output down.
+
+    Parameters
+    ----------
+    net : MLP
+    n_samples : int, default 32
+    seed : int or numpy.random.Generator, default 0
+
+    Returns
+    -------
+    ndarray, shape (n_layers + 1,)
+        Entry ``d`` is the RMS over samples of
+        :math:`\lVert \partial J/\partial a^{(L-d)} \rVert` divided by that of
+        :math:`\lVert \partial J/\partial y \rVert`: entry 0 is 1 and the last entry is the
+        ratio at the input.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([3, 3, 3], activation="identity", init="orthogonal", seed=0)
+    >>> gw.diagnostics.depth_profile(net, n_samples=4, seed=0).round(6).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    count = check_positive_int(n_samples, "n_samples")
+    rng = make_rng(seed, "seed")
+    x = rng.standard_normal((count, net.layers[0].n_in))
+    norms = backprop_norms(net, x, seed=rng)
+    result: Array = norms[::-1] / norms[-1]
+    return result
+
+
+def measured_gradient_norms(
+    depth: int,
+    width: int,
+    scale: float,
+    activation: str = "identity",
+    *,
+    seeds: Sequence[int] = (0,),
+    n_samples: int = 32,
+) -> Array:
+    r"""Gradient size after each number of layers, measured in random square networks.
+
+    For each seed, builds ``random_mlp(width, depth, activation, sigma_w=scale, seed=seed)``
+    (weights :math:`\mathcal N(0, s^2/n)`, zero biases, ``activation`` at every layer, the
+    output layer included) and measures its :func:`depth_profile`; the squared ratios are
+    averaged over the seeds and the square root taken, so the result estimates the RMS ratio
+    that :func:`gradwatch.theory.predicted_gradient_norms` predicts.
+
+    Parameters
+    ----------
+    depth, width : int
+    scale : float
+    activation : str, default "identity"
+    seeds : sequence of int, default (0,)
+        One network, input batch and output gradient per seed.
+    n_samples : int, default 32
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
 
     Raises
     ------
     ValueError
-        For another activation, a fan below 1 or a variance that is not positive.
+        If ``seeds`` is empty.
 
     Examples
     --------
     >>> import gradwatch as gw
-    >>> gw.diagnostics.variance_gains("relu", 256, 256, 2 / 256)      # He
-    (1.0, 1.0)
-    >>> gw.diagnostics.variance_gains("tanh", 256, 256, 0.01 ** 2)    # std 0.01
-    (0.0256, 0.0256)
+    >>> ratios = gw.diagnostics.measured_gradient_norms(10, 64, 0.5, seeds=[0, 1])
+    >>> round(float(ratios[-1] / 0.5**10), 1)
+    1.0
     """
-    if activation not in VARIANCE_FACTORS:
-        raise ValueError(
-            f"activation must be one of {sorted(VARIANCE_FACTORS)}, got {activation!r}"
-        )
-    fans: tuple[object, object] = (n_in, n_out)
-    for name, value in zip(("n_in", "n_out"), fans, strict=True):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if not np.isfinite(weight_variance) or weight_variance <= 0:
-        raise ValueError(f"weight_variance must be positive, got {weight_variance!r}")
-    forward, backward = VARIANCE_FACTORS[activation]
-    return (
-        round(forward * int(n_in) * float(weight_variance), 12),
-        round(backward * int(n_out) * float(weight_variance), 12),
-    )
-
-
-def initialisations(naive_std: float) -> dict[str, Any]:
-    r"""Return the three initialisations the initialisation page compares, by label.
-
-    Parameters
-    ----------
-    naive_std : float
-        Standard deviation of the naive :math:`\\mathcal N(0, \\text{std}^2)` draw.
-
-    Returns
-    -------
-    dict of str to initialiser
-        ``"N(0, std²)"``, ``"Xavier"`` (``xavier_normal``) and ``"He"`` (``he_normal``).
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> list(gw.diagnostics.initialisations(0.01))
-    ['N(0, 0.01²)', 'Xavier', 'He']
-    """
-    from gradwatch import init
-
-    if not np.isfinite(naive_std) or naive_std <= 0:
-        raise ValueError(f"naive_std must be positive, got {naive_std!r}")
-    return {
-        f"N(0, {naive_std:g}²)": init.get("normal", std=float(naive_std)),
-        "Xavier": "xavier_normal",
-        "He": "he_normal",
-    }
-
-
-@dataclass(frozen=True, eq=False)
-class InitStatistics:
-    r"""Activations and backpropagated gradients of every layer of one random network.
-
-    Attributes
-    ----------
-    activations : list of ndarray, shape (n_samples, width) each
-        :math:`a^{(l)}`, first layer first.
-    gradients : list of ndarray, shape (n_samples, width) each
-        :math:`\partial L/\partial z^{(l)}`, first layer first.
-    act_var, grad_var : ndarray, shape (depth,)
-        Variance over samples and units of each layer's activations and gradients.
-    """
-
-    activations: list[Array]
-    gradients: list[Array]
-    act_var: Array
-    grad_var: Array
-
-    @property
-    def act_ratios(self) -> Array:
-        """``act_var[l] / act_var[l - 1]``: the measured per-layer factor, shape (depth - 1,)."""
-        return np.asarray(self.act_var[1:] / self.act_var[:-1])
-
-    @property
-    def grad_ratios(self) -> Array:
-        """``grad_var[l - 1] / grad_var[l]``: factor per layer crossed backwards, (depth - 1,)."""
-        return np.asarray(self.grad_var[:-1] / self.grad_var[1:])
-
-
-def init_statistics(
-    activations: list[str],
-    inits: dict[str, Any],
-    *,
-    width: int = 256,
-    depth: int = 10,
-    n_samples: int = 256,
-    seed: int = 0,
-) -> dict[str, dict[str, InitStatistics]]:
-    r"""Per-layer activations and gradients of deep random networks, by activation and init.
-
-    Each network is ``MLP([width] * (depth + 1), activation, output_activation=activation,
-    init=...)`` from ``seed``: ``depth`` identical layers. The input is
-    :math:`x \sim \mathcal N(0, I)`, shape ``(n_samples, width)``, and the gradient arriving at
-    the last layer's output a standard normal draw, both from ``seed``: what is measured is how
-    the network itself scales the two signals, whatever the loss.
-
-    Parameters
-    ----------
-    activations : list of str
-    inits : dict of str to initialiser
-        Label to anything :class:`gradwatch.MLP` accepts as ``init``.
-    width, depth, n_samples, seed : int
-
-    Returns
-    -------
-    dict of str to dict of str to InitStatistics
-        ``result[activation][label]``.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> stats = gw.diagnostics.init_statistics(["relu"], {"He": "he_normal"}, width=64, depth=4)
-    >>> stats["relu"]["He"].act_var.shape, len(stats["relu"]["He"].gradients)
-    ((4,), 4)
-    """
-    checked: object = depth
-    if isinstance(checked, bool) or not isinstance(checked, int) or checked < 2:
-        raise ValueError(f"depth must be an int of at least 2, got {depth!r}")
-    rng = make_rng(seed, "seed")
-    x = rng.standard_normal((n_samples, width))
-    dy = rng.standard_normal((n_samples, width))
-    result: dict[str, dict[str, InitStatistics]] = {}
-    for activation in activations:
-        result[activation] = {}
-        for label, weights in inits.items():
-            net = MLP(
-                [width] * (depth + 1),
-                activation=activation,
-                output_activation=activation,
-                init=weights,
-                seed=seed,
-            )
-            zs, outputs = _forward_trace(net, x)
-            grads: list[Array] = []
-            grad = dy
-            for layer, z in zip(reversed(net.layers), reversed(zs), strict=True):
-                delta = grad * layer.activation.derivative(z)
-                grads.append(delta)
-                grad = delta @ layer.W.T
-            grads.reverse()
-            result[activation][label] = InitStatistics(
-                activations=outputs,
-                gradients=grads,
-                act_var=np.asarray([float(np.var(a)) for a in outputs]),
-                grad_var=np.asarray([float(np.var(g)) for g in grads]),
-            )
+    checked: object = seeds  # checked at run time whatever the annotation says
+    if isinstance(checked, (str, bytes)) or not isinstance(checked, Sequence) or not checked:
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    squares = []
+    for seed in seeds:
+        net = random_mlp(width, depth, activation, sigma_w=scale, seed=seed)
+        squares.append(depth_profile(net, n_samples, seed) ** 2)
+    result: Array = np.sqrt(np.mean(squares, axis=0))
     return result
 
 
-def init_training(
-    activations: list[str],
-    inits: dict[str, Any],
-    *,
-    width: int = 64,
-    depth: int = 10,
-    n_samples: int = 256,
-    lr: float = 0.01,
-    momentum: float = 0.9,
-    steps: int = 150,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> dict[str, History]:
-    r"""Train one deep network per activation and initialisation on the same regression task.
+def fit_per_layer_factor(ratios: Sequence[float] | Array) -> float:
+    r"""Per-layer factor of a norm that changes geometrically with depth, fitted by least squares.
 
-    The task is :math:`y = \sin(x v)`, :math:`x \sim \mathcal N(0, I)` of shape
-    ``(n_samples, width)`` and :math:`v \sim \mathcal N(0, I/\text{width})`, drawn from
-    ``seed``. Each network is ``MLP([width] * (depth + 1) + [1], activation, init=...)`` from
-    ``seed`` (``depth`` hidden layers and a linear output), trained by :func:`gradwatch.train`
-    with ``SGD(lr, momentum)`` on mini-batches.
+    Fits :math:`\log r_d = d \log \rho` (a line through the origin, as :math:`r_0 = 1`) and
+    returns :math:`\rho`.
 
     Parameters
     ----------
-    activations : list of str
-    inits : dict of str to initialiser
-    width, depth, n_samples, steps, batch_size, seed : int
-    lr, momentum : float
+    ratios : sequence of float, shape (depth + 1,)
+        Positive ratios :math:`r_d`, entry 0 at depth 0 (as returned by
+        :func:`depth_profile`).
 
     Returns
     -------
-    dict of str to History
-        Keyed ``"<activation>, <label>"``, activations outer, initialisations inner.
+    float
+        :math:`\rho = \exp\big(\sum_d d \log r_d / \sum_d d^2\big)`.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two ratios or one is not positive and finite.
 
     Examples
     --------
     >>> import gradwatch as gw
-    >>> runs = gw.diagnostics.init_training(["tanh"], {"Xavier": "xavier_normal"}, width=8,
-    ...                                     depth=3, n_samples=32, steps=5, batch_size=16)
-    >>> list(runs), runs["tanh, Xavier"].steps
-    (['tanh, Xavier'], 5)
+    >>> round(gw.diagnostics.fit_per_layer_factor([1.0, 0.5, 0.25, 0.125]), 6)
+    0.5
     """
+    values = np.asarray(ratios, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"ratios must be a 1-D sequence of at least 2 values, got {ratios!r}")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError("ratios must all be positive and finite")
+    d = np.arange(values.size, dtype=np.float64)
+    return float(np.exp(np.dot(d, np.log(values)) / np.dot(d, d)))
+
+
+def measure_chi_1(
+    activation: str,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    *,
+    width: int = 500,
+    depth: int = 30,
+    seeds: Sequence[int] = (0, 1, 2),
+    n_samples: int = 16,
+    skip: int = 5,
+) -> tuple[float, Array]:
+    r"""Measure the per-layer factor of the squared gradient norm in wide random networks.
+
+    For each seed, builds :func:`random_mlp`, draws inputs already at the fixed point
+    (:math:`x = g(\sqrt{q^*}\,z)` with :math:`z \sim \mathcal N(0, 1)`, so every layer is
+    statistically alike) and a standard normal output gradient, and backpropagates with
+    :func:`backprop_norms`. The factor is the geometric mean over the
+    middle layers (``skip`` layers left out at each end) of
+    :math:`\lVert\partial L/\partial a^{(l-1)}\rVert^2 / \lVert\partial L/\partial a^{(l)}\rVert^2`,
+    averaged in log over the seeds. Mean-field theory predicts
+    :func:`gradwatch.theory.chi_1`. Where
+    :math:`q^* = 0` (no bias, ordered phase) the inputs take :math:`q = 1` instead.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_w, sigma_b : float
+    width, depth : int, default 500 and 30
+    seeds : sequence of int, default (0, 1, 2)
+        One network (and one batch) per seed.
+    n_samples : int, default 16
+    skip : int, default 5
+        Layers left out at each end; ``depth > 2 * skip`` is required.
+
+    Returns
+    -------
+    factor : float
+        Geometric-mean per-layer factor of the squared norm.
+    profile : ndarray, shape (depth + 1,)
+        Mean over seeds (in log) of :math:`\lVert\partial L/\partial a^{(l)}\rVert^2` relative
+        to the output's, input first.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> factor, profile = gw.diagnostics.measure_chi_1("relu", 1.2, width=200, depth=12, skip=2)
+    >>> round(factor / gw.theory.chi_1("relu", 1.2), 1), profile.shape
+    (1.0, (13,))
+    """
+    layers = check_positive_int(depth, "depth")
+    margin = int(skip)
+    if margin < 0 or layers <= 2 * margin:
+        raise ValueError(f"skip must be in [0, depth/2), got skip={skip!r} for depth={depth!r}")
+    if len(seeds) == 0:
+        raise ValueError("seeds must name at least one seed")
+    act = activations.get(activation)
+    q_star = theory.q_fixed_point(act, sigma_w, sigma_b)
+    q_input = q_star if q_star > 0 else 1.0  # q* = 0 (no bias): start at unit variance
+    logs = []
+    for seed in seeds:
+        rng = make_rng(int(seed), "seeds")
+        net = random_mlp(width, layers, act.name, sigma_w, sigma_b, seed=rng)
+        x = act(np.sqrt(q_input) * rng.standard_normal((int(n_samples), int(width))))
+        norms = backprop_norms(net, x, seed=rng)
+        logs.append(2.0 * np.log(norms / norms[-1]))
+    mean_log = np.mean(logs, axis=0)
+    inner = mean_log[margin : layers + 1 - margin]
+    factor = float(np.exp((inner[0] - inner[-1]) / (inner.size - 1)))
+    profile: Array = np.exp(mean_log)
+    return factor, profile
+
+
+def jacobian_spectra(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 0.0,
+    *,
+    seed: int = 0,
+) -> dict[str, Array]:
+    r"""Compute the input-output Jacobian's singular values for Gaussian and orthogonal weights.
+
+    Builds :func:`random_mlp` twice from the same seed, with ``weights="normal"`` and
+    ``"orthogonal"``, and takes :func:`jacobians` at one input drawn at
+    the fixed point (:math:`x = g(\sqrt{q^*} z)`). Orthogonal weights keep every singular value
+    of each :math:`W` at :math:`\sigma_w`, the condition for dynamical isometry
+    :cite:p:`saxe2014,pennington2017`.
+
+    Parameters
+    ----------
+    width, depth : int
+    activation : str, default "tanh"
+    sigma_w, sigma_b : float
+    seed : int, default 0
+
+    Returns
+    -------
+    dict of str to ndarray, shape (width,)
+        ``{"gaussian": ..., "orthogonal": ...}``, singular values in decreasing order.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> spectra = gw.diagnostics.jacobian_spectra(16, 4, "identity", seed=0)
+    >>> sorted(set(spectra["orthogonal"].round(6).tolist()))
+    [1.0]
+    """
+    act = activations.get(activation)
+    q_star = theory.q_fixed_point(act, sigma_w, sigma_b)
     rng = make_rng(seed, "seed")
-    x = rng.standard_normal((n_samples, width))
-    y = np.sin(x @ (rng.standard_normal((width, 1)) / np.sqrt(width)))
-    runs: dict[str, History] = {}
-    for activation in activations:
-        for label, weights in inits.items():
-            net = MLP([width] * (depth + 1) + [1], activation=activation, init=weights, seed=seed)
-            runs[f"{activation}, {label}"] = train(
-                net,
-                x,
-                y,
-                optimizer=SGD(lr=lr, momentum=momentum),
-                steps=steps,
-                batch_size=batch_size,
-                seed=seed,
-                progress=False,
-            )
-    return runs
+    q_input = q_star if q_star > 0 else 1.0
+    x = act(np.sqrt(q_input) * rng.standard_normal(check_positive_int(width, "width")))
+    result = {}
+    for kind in ("normal", "orthogonal"):
+        net = random_mlp(width, depth, act.name, sigma_w, sigma_b, seed=seed, weights=kind)
+        label = "gaussian" if kind == "normal" else kind
+        result[label] = jacobians(net, x).product_singular_values
+    return result
+
+
+def chi_1_comparison(
+    activation: str,
+    sigma_ws: Sequence[float],
+    sigma_b: float,
+    *,
+    width: int,
+    depth: int,
+    seeds: Sequence[int],
+    n_samples: int = 16,
+    skip: int = 4,
+) -> dict[str, Array]:
+    r"""Compare the predicted :math:`\chi_1` with the measured per-layer factor.
+
+    Calls :func:`gradwatch.theory.chi_1` and :func:`measure_chi_1` for each :math:`\sigma_w`.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_ws : sequence of float, shape (n,)
+    sigma_b : float
+    width, depth : int
+    seeds : sequence of int
+    n_samples, skip : int
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"sigma_w"`` (n,), ``"predicted"`` (n,), ``"measured"`` (n,), and ``"profiles"``
+        (n, depth + 1): measured squared gradient norm at each layer relative to the output.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> table = gw.diagnostics.chi_1_comparison(
+    ...     "relu", [1.0], 0.0, width=100, depth=8, seeds=[0], skip=2)
+    >>> table["predicted"].tolist(), table["profiles"].shape
+    ([0.5], (1, 9))
+    """
+    predicted, measured, profiles = [], [], []
+    for w in sigma_ws:
+        factor, profile = measure_chi_1(
+            activation,
+            w,
+            sigma_b,
+            width=width,
+            depth=depth,
+            seeds=seeds,
+            n_samples=n_samples,
+            skip=skip,
+        )
+        predicted.append(theory.chi_1(activation, w, sigma_b))
+        measured.append(factor)
+        profiles.append(profile)
+    return {
+        "sigma_w": np.asarray(sigma_ws, dtype=np.float64),
+        "predicted": np.asarray(predicted),
+        "measured": np.asarray(measured),
+        "profiles": np.asarray(profiles),
+    }

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import DTypeLike
 
+from gradwatch import activations
 from gradwatch._validation import Array, make_rng
 
 __all__ = [
@@ -62,14 +63,30 @@ __all__ = [
 Shape = tuple[int, ...]
 
 
-def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+# Layers without a nonlinearity, whose gain is 1 (the names torch.nn.init.calculate_gain takes).
+_LINEAR_LAYERS = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+)
+
+
+def calculate_gain(nonlinearity: str | activations.Activation, param: float | None = None) -> float:
     r"""Recommended gain for a nonlinearity, with PyTorch's values.
+
+    The gain of an activation is its :meth:`~gradwatch.activations.Activation.gain`; the names
+    of linear layers that ``torch.nn.init.calculate_gain`` accepts (``linear``, ``conv1d``,
+    ``conv2d``, ``conv3d`` and ``conv_transpose1d`` to ``3d``) give 1.
 
     ==================  ===========================================
     nonlinearity        gain
     ==================  ===========================================
-    linear, identity,   1
-    sigmoid
+    linear, conv1d,     1
+    identity, sigmoid
     tanh                :math:`5/3`
     relu                :math:`\sqrt 2`
     leaky_relu          :math:`\sqrt{2/(1 + a^2)}`, ``a = param`` (default 0.01)
@@ -78,10 +95,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     Parameters
     ----------
-    nonlinearity : str
-        Name of the activation the weights feed.
+    nonlinearity : str or Activation
+        Name of the activation the weights feed (any name :func:`gradwatch.activations.get`
+        accepts) or of a linear layer, or the activation itself.
     param : float, optional
-        Negative slope of ``leaky_relu``; ignored by the others.
+        Negative slope of ``leaky_relu`` (by default that of the activation: 0.01 for the name);
+        ignored by the others.
 
     Returns
     -------
@@ -89,8 +108,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     Raises
     ------
+    TypeError
+        If ``nonlinearity`` is neither a string nor an :class:`~gradwatch.activations.Activation`.
     ValueError
-        For an unknown nonlinearity or a negative slope that is not a number.
+        For an unknown nonlinearity, one without a recommended gain (such as ``gelu``), or a
+        negative slope that is not a number.
 
     Examples
     --------
@@ -99,25 +121,30 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     (1.6667, 1.4142)
     >>> round(gw.init.calculate_gain("leaky_relu", 0.2), 4)
     1.3868
+    >>> gw.init.calculate_gain("conv2d"), gw.init.calculate_gain(gw.activations.Identity())
+    (1.0, 1.0)
     """
-    linear = {"linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"}
-    if nonlinearity in linear:
+    if isinstance(nonlinearity, activations.Activation):
+        return nonlinearity.gain(param)
+    if not isinstance(nonlinearity, str):
+        raise TypeError(
+            f"nonlinearity must be a name (str) or an Activation, got {type(nonlinearity).__name__}"
+        )
+    if nonlinearity.lower() in _LINEAR_LAYERS:
         return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3.0
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "selu":
-        return 3.0 / 4.0
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise ValueError(f"param must be a number (the negative slope), got {param!r}")
-        return math.sqrt(2.0 / (1.0 + float(slope) ** 2))
-    raise ValueError(
-        f"unknown nonlinearity {nonlinearity!r}; expected one of: linear, identity, sigmoid, "
-        f"tanh, relu, leaky_relu, selu"
-    )
+    try:
+        activation = activations.get(nonlinearity)
+    except ValueError:
+        with_gain = [
+            name
+            for name in activations.names()
+            if type(activations.get(name)).gain is not activations.Activation.gain
+        ]
+        raise ValueError(
+            f"unknown nonlinearity {nonlinearity!r}; expected one of: "
+            f"{', '.join([*_LINEAR_LAYERS, *with_gain])}"
+        ) from None
+    return activation.gain(param)
 
 
 def _fans(shape: Shape) -> tuple[int, int]:
@@ -307,15 +334,11 @@ def xavier_normal(
     return normal(shape, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng=rng, dtype=dtype)
 
 
-def _he_gain(nonlinearity: str, a: float) -> float:
-    return calculate_gain(nonlinearity, a)
-
-
 def he_uniform(
     shape: Shape,
     a: float = 0.0,
     mode: Literal["fan_in", "fan_out"] = "fan_in",
-    nonlinearity: str = "leaky_relu",
+    nonlinearity: str | activations.Activation = "leaky_relu",
     *,
     rng: np.random.Generator | int | None = None,
     dtype: DTypeLike = np.float64,
@@ -334,7 +357,7 @@ def he_uniform(
     1.0
     """
     shape = _check_shape(shape)
-    std = _he_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
     limit = math.sqrt(3.0) * std
     return uniform(shape, -limit, limit, rng=rng, dtype=dtype)
 
@@ -343,7 +366,7 @@ def he_normal(
     shape: Shape,
     a: float = 0.0,
     mode: Literal["fan_in", "fan_out"] = "fan_in",
-    nonlinearity: str = "leaky_relu",
+    nonlinearity: str | activations.Activation = "leaky_relu",
     *,
     rng: np.random.Generator | int | None = None,
     dtype: DTypeLike = np.float64,
@@ -358,7 +381,7 @@ def he_normal(
     1.0
     """
     shape = _check_shape(shape)
-    std = _he_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
     return normal(shape, 0.0, std, rng=rng, dtype=dtype)
 
 

@@ -1,5 +1,9 @@
 """Predictions to hold measurements against: linear networks and mean-field signal propagation.
 
+Only predictions live here: closed forms, the mean-field maps and the quadrature they need. The
+measurements they are held against (random networks, measured gradient norms, the fits of
+per-layer factors) are in :mod:`gradwatch.diagnostics`.
+
 Examples
 --------
 >>> import gradwatch as gw
@@ -16,44 +20,28 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import activations, diagnostics, init
-from gradwatch._validation import Array, check_positive, make_rng
-from gradwatch.network import MLP
+from gradwatch import activations
+from gradwatch._validation import Array, check_positive, check_positive_int
 
 __all__: list[str] = [
     "MeanField",
     "chi_1",
-    "chi_1_comparison",
     "chi_1_grid",
     "critical_sigma_w",
-    "depth_profile",
     "depth_scale",
-    "fit_per_layer_factor",
     "gaussian_expectation",
     "gradient_norm_bound",
-    "jacobian_spectra",
     "linear_gradient_norms",
     "mean_field",
-    "measure_chi_1",
-    "measured_gradient_norms",
     "predicted_gradient_norms",
     "q_fixed_point",
     "q_map",
-    "random_mlp",
     "relu_gradient_norms",
 ]
 
 # ---------------------------------------------------------------------------------------------
 # Linear networks and products of random matrices (the pages on vanishing and exploding maths).
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_count(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
 
 
 def predicted_gradient_norms(depth: int, factor: float) -> Array:
@@ -97,7 +85,7 @@ def predicted_gradient_norms(depth: int, factor: float) -> Array:
     >>> gw.theory.predicted_gradient_norms(3, 0.25).tolist()
     [1.0, 0.5, 0.25, 0.125]
     """
-    layers = _check_count(depth, "depth")
+    layers = check_positive_int(depth, "depth")
     chi = check_positive(factor, "factor")
     result: Array = np.sqrt(chi) ** np.arange(layers + 1, dtype=np.float64)
     return result
@@ -164,132 +152,6 @@ def relu_gradient_norms(depth: int, scale: float) -> Array:
     """
     s = check_positive(scale, "scale")
     return predicted_gradient_norms(depth, s * s / 2.0)
-
-
-def depth_profile(net: MLP, n_samples: int = 32, seed: int | np.random.Generator = 0) -> Array:
-    r"""Measured gradient size after each number of layers, relative to the output's.
-
-    Draws standard normal inputs ``x`` of shape ``(n_samples, n_in)`` and a standard normal
-    output gradient from ``seed``, backpropagates with
-    :func:`gradwatch.diagnostics.backprop_norms`, and reads the result from the output down.
-
-    Parameters
-    ----------
-    net : MLP
-    n_samples : int, default 32
-    seed : int or numpy.random.Generator, default 0
-
-    Returns
-    -------
-    ndarray, shape (n_layers + 1,)
-        Entry ``d`` is the RMS over samples of
-        :math:`\lVert \partial J/\partial a^{(L-d)} \rVert` divided by that of
-        :math:`\lVert \partial J/\partial y \rVert`: entry 0 is 1 and the last entry is the
-        ratio at the input.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> net = gw.MLP([3, 3, 3], activation="identity", init="orthogonal", seed=0)
-    >>> gw.theory.depth_profile(net, n_samples=4, seed=0).round(6).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    count = _check_count(n_samples, "n_samples")
-    rng = make_rng(seed, "seed")
-    x = rng.standard_normal((count, net.layers[0].n_in))
-    norms = diagnostics.backprop_norms(net, x, seed=rng)
-    result: Array = norms[::-1] / norms[-1]
-    return result
-
-
-def measured_gradient_norms(
-    depth: int,
-    width: int,
-    scale: float,
-    activation: str = "identity",
-    *,
-    seeds: Sequence[int] = (0,),
-    n_samples: int = 32,
-) -> Array:
-    r"""Gradient size after each number of layers, measured in random square networks.
-
-    For each seed, builds ``random_mlp(width, depth, activation, sigma_w=scale, seed=seed)``
-    (weights :math:`\mathcal N(0, s^2/n)`, zero biases, ``activation`` at every layer, the
-    output layer included) and measures its :func:`depth_profile`; the squared ratios are
-    averaged over the seeds and the square root taken, so the result estimates the RMS ratio
-    that :func:`predicted_gradient_norms` predicts.
-
-    Parameters
-    ----------
-    depth, width : int
-    scale : float
-    activation : str, default "identity"
-    seeds : sequence of int, default (0,)
-        One network, input batch and output gradient per seed.
-    n_samples : int, default 32
-
-    Returns
-    -------
-    ndarray, shape (depth + 1,)
-
-    Raises
-    ------
-    ValueError
-        If ``seeds`` is empty.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> ratios = gw.theory.measured_gradient_norms(10, 64, 0.5, seeds=[0, 1])
-    >>> round(float(ratios[-1] / 0.5**10), 1)
-    1.0
-    """
-    checked: object = seeds  # checked at run time whatever the annotation says
-    if isinstance(checked, (str, bytes)) or not isinstance(checked, Sequence) or not checked:
-        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
-    squares = []
-    for seed in seeds:
-        net = random_mlp(width, depth, activation, sigma_w=scale, seed=seed)
-        squares.append(depth_profile(net, n_samples, seed) ** 2)
-    result: Array = np.sqrt(np.mean(squares, axis=0))
-    return result
-
-
-def fit_per_layer_factor(ratios: Sequence[float] | Array) -> float:
-    r"""Per-layer factor of a norm that changes geometrically with depth, fitted by least squares.
-
-    Fits :math:`\log r_d = d \log \rho` (a line through the origin, as :math:`r_0 = 1`) and
-    returns :math:`\rho`.
-
-    Parameters
-    ----------
-    ratios : sequence of float, shape (depth + 1,)
-        Positive ratios :math:`r_d`, entry 0 at depth 0 (as returned by
-        :func:`depth_profile`).
-
-    Returns
-    -------
-    float
-        :math:`\rho = \exp\big(\sum_d d \log r_d / \sum_d d^2\big)`.
-
-    Raises
-    ------
-    ValueError
-        If there are fewer than two ratios or one is not positive and finite.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> round(gw.theory.fit_per_layer_factor([1.0, 0.5, 0.25, 0.125]), 6)
-    0.5
-    """
-    values = np.asarray(ratios, dtype=np.float64)
-    if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"ratios must be a 1-D sequence of at least 2 values, got {ratios!r}")
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError("ratios must all be positive and finite")
-    d = np.arange(values.size, dtype=np.float64)
-    return float(np.exp(np.dot(d, np.log(values)) / np.dot(d, d)))
 
 
 def gradient_norm_bound(
@@ -362,19 +224,12 @@ def gradient_norm_bound(
 # has Gaussian pre-activations whose variance q follows the q-map layer after layer; chi_1 is the
 # factor by which one layer multiplies the squared norm of a backpropagated gradient.
 
-_CLOSED_FORM_SLOPE = {"identity": 1.0, "relu": 0.5}  # E[g(sqrt(q) z)^2] = slope * q, and E[g'^2]
+# A positively homogeneous activation (identity, ReLU, leaky ReLU) has closed forms: with
+# m = act.homogeneous_moment, E[g(sqrt(q) z)^2] = m q and E[g'(sqrt(q) z)^2] = m for every q.
 
 
 def _activation_name(activation: str | activations.Activation) -> activations.Activation:
     return activations.get(activation)
-
-
-def _check_layers(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_sigma(value: object, name: str, *, allow_zero: bool) -> float:
@@ -399,8 +254,9 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
 
     Uses the probabilists' rule (:func:`numpy.polynomial.hermite_e.hermegauss`, weight
     :math:`e^{-z^2/2}`), exact for polynomials of degree below :math:`2 n`. Smooth functions
-    (``tanh``, ``sigmoid``) converge fast; kinks (``relu``) slowly, which is why the ReLU and
-    linear cases use closed forms elsewhere in this block.
+    (``tanh``, ``sigmoid``) converge fast; kinks (``relu``) slowly, which is why positively
+    homogeneous activations (identity, ReLU, leaky ReLU) use closed forms elsewhere in this
+    block.
 
     Parameters
     ----------
@@ -422,7 +278,9 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
     >>> round(float(gw.theory.gaussian_expectation(np.square, 2.0)), 12)  # E[(sqrt 2 z)^2]
     2.0
     """
-    points = _check_layers(n_points, "n_points", minimum=2)
+    points = check_positive_int(n_points, "n_points")
+    if points < 2:
+        raise ValueError(f"n_points must be at least 2, got {n_points!r}")
     variance = np.asarray(q, dtype=np.float64)
     if np.any(~np.isfinite(variance)) or np.any(variance < 0):
         raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
@@ -469,10 +327,11 @@ def q_map(
     w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
     b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
     variance = np.asarray(q, dtype=np.float64)
-    if act.name in _CLOSED_FORM_SLOPE:
+    moment = act.homogeneous_moment
+    if moment is not None:
         if np.any(~np.isfinite(variance)) or np.any(variance < 0):
             raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
-        second_moment: Array = _CLOSED_FORM_SLOPE[act.name] * variance
+        second_moment: Array = moment * variance
     else:
         second_moment = gaussian_expectation(lambda z: act(z) ** 2, variance)
     result: Array = w * w * second_moment + b * b
@@ -520,9 +379,11 @@ def q_fixed_point(
     r"""Find the fixed point :math:`q^*` of :func:`q_map` by iterating it from ``q0``.
 
     The iteration is what a deep network does layer after layer, so it finds the stable fixed
-    point, the one a deep network's pre-activations settle at. Closed forms for ``identity``
-    and ``relu``, whose maps are linear, :math:`q \mapsto c\,\sigma_w^2 q + \sigma_b^2` with
-    :math:`c = 1` and :math:`1/2`: :math:`q^* = \sigma_b^2/(1 - c\sigma_w^2)` when
+    point, the one a deep network's pre-activations settle at. Closed forms for a positively
+    homogeneous activation (``identity``, ``relu``, ``leaky_relu``), whose map is linear,
+    :math:`q \mapsto c\,\sigma_w^2 q + \sigma_b^2` with :math:`c` its
+    :attr:`~gradwatch.activations.Activation.homogeneous_moment` (1 for the identity, 1/2 for
+    ReLU): :math:`q^* = \sigma_b^2/(1 - c\sigma_w^2)` when
     :math:`c\sigma_w^2 < 1`; at :math:`c\sigma_w^2 = 1` with :math:`\sigma_b = 0` every
     :math:`q` is fixed and ``q0`` is returned.
 
@@ -561,21 +422,22 @@ def q_fixed_point(
     >>> gw.theory.q_fixed_point("relu", sigma_w=2.0, sigma_b=0.1)
     Traceback (most recent call last):
     ...
-    ValueError: the q-map of relu diverges: sigma_w**2 / 2 = 2 >= 1, so q grows without bound
+    ValueError: the q-map of relu diverges: 0.5 * sigma_w**2 = 2 >= 1, so q grows without bound
     """
     act = _activation_name(activation)
     w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
     b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
     start = _check_sigma(q0, "q0", allow_zero=True)
     check_positive(tol, "tol")
-    iterations = _check_layers(max_iter, "max_iter")
-    if act.name in _CLOSED_FORM_SLOPE:
-        slope = _CLOSED_FORM_SLOPE[act.name] * w * w
+    iterations = check_positive_int(max_iter, "max_iter")
+    moment = act.homogeneous_moment
+    if moment is not None:
+        slope = moment * w * w
         if abs(slope - 1.0) <= 1e-12 and b == 0.0:  # every q is fixed (up to rounding)
             return start
         if slope < 1.0:
             return b * b / (1.0 - slope)
-        shown = "sigma_w**2" if slope == w * w else "sigma_w**2 / 2"
+        shown = "sigma_w**2" if moment == 1.0 else f"{moment:.4g} * sigma_w**2"
         raise ValueError(
             f"the q-map of {act.name} diverges: {shown} = {slope:.4g} >= 1, "
             f"so q grows without bound"
@@ -604,8 +466,10 @@ def chi_1(
     In a wide random network at its fixed point, backpropagating through one layer multiplies
     :math:`\lVert \partial L/\partial a \rVert^2` by :math:`\chi_1` on average
     :cite:p:`schoenholz2017`: :math:`\chi_1 < 1` is the ordered phase (gradients vanish),
-    :math:`\chi_1 > 1` the chaotic phase (they explode). Closed forms: :math:`\sigma_w^2` for
-    ``identity`` and :math:`\sigma_w^2/2` for ``relu``; Gauss-Hermite quadrature otherwise.
+    :math:`\chi_1 > 1` the chaotic phase (they explode). Closed forms for a positively homogeneous
+    activation, :math:`c\,\sigma_w^2` with :math:`c` its
+    :attr:`~gradwatch.activations.Activation.homogeneous_moment` (:math:`\sigma_w^2` for
+    ``identity``, :math:`\sigma_w^2/2` for ``relu``); Gauss-Hermite quadrature otherwise.
 
     Parameters
     ----------
@@ -630,8 +494,9 @@ def chi_1(
     act = _activation_name(activation)
     w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
     b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
-    if act.name in _CLOSED_FORM_SLOPE:
-        return _CLOSED_FORM_SLOPE[act.name] * w * w
+    moment = act.homogeneous_moment
+    if moment is not None:
+        return moment * w * w
     variance = q_fixed_point(act, w, b) if q is None else _check_sigma(q, "q", allow_zero=True)
     return w * w * float(gaussian_expectation(lambda z: act.derivative(z) ** 2, variance))
 
@@ -712,7 +577,7 @@ class MeanField:
         >>> gw.theory.mean_field("relu", sigma_w=1.0).gradient_profile(2).tolist()
         [0.25, 0.5, 1.0]
         """
-        layers = _check_layers(depth, "depth")
+        layers = check_positive_int(depth, "depth")
         result: Array = self.chi_1 ** np.arange(layers, -1, -1, dtype=np.float64)
         return result
 
@@ -798,195 +663,13 @@ def chi_1_grid(
     if np.any(ws <= 0) or np.any(bs < 0):
         raise ValueError("sigma_w must be positive and sigma_b non-negative")
     W, B = np.meshgrid(ws, bs)
-    if act.name in _CLOSED_FORM_SLOPE:
-        result: Array = _CLOSED_FORM_SLOPE[act.name] * W * W
+    moment = act.homogeneous_moment
+    if moment is not None:
+        result: Array = moment * W * W
         return result
     q, _ = _iterate_q(act, sigma_w=W, sigma_b=B, q0=1.0, tol=1e-12, max_iter=int(max_iter))
     chi: Array = W * W * gaussian_expectation(lambda z: act.derivative(z) ** 2, q)
     return chi
-
-
-def random_mlp(
-    width: int,
-    depth: int,
-    activation: str = "tanh",
-    sigma_w: float = 1.0,
-    sigma_b: float = 0.0,
-    *,
-    seed: int | np.random.Generator = 0,
-    weights: str = "normal",
-) -> MLP:
-    r"""Build the random network of mean-field theory: ``depth`` identical layers.
-
-    Weights :math:`W \sim \mathcal N(0, \sigma_w^2/n_\text{in})` through
-    ``gw.init.get("normal", std=sigma_w / sqrt(width))``, or, with ``weights="orthogonal"``,
-    :math:`\sigma_w` times a random orthogonal matrix (every singular value :math:`\sigma_w`);
-    biases :math:`b \sim \mathcal N(0, \sigma_b^2)`. Every layer, the output layer included,
-    uses ``activation``, so every layer scales gradients alike.
-
-    Parameters
-    ----------
-    width : int
-        Width of the input, of every hidden layer and of the output.
-    depth : int
-        Number of layers.
-    activation : str, default "tanh"
-    sigma_w : float, default 1.0
-    sigma_b : float, default 0.0
-    seed : int or numpy.random.Generator, default 0
-    weights : {"normal", "orthogonal"}, default "normal"
-
-    Returns
-    -------
-    MLP
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> net = gw.theory.random_mlp(4, 3, "tanh", sigma_w=1.0, sigma_b=0.1, seed=0)
-    >>> net.sizes
-    [4, 4, 4, 4]
-    """
-    n = _check_layers(width, "width")
-    layers = _check_layers(depth, "depth")
-    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
-    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
-    if weights == "normal":
-        weight_init = init.get("normal", std=w / np.sqrt(n))
-    elif weights == "orthogonal":
-        weight_init = init.get("orthogonal", gain=w)
-    else:
-        raise ValueError(f"weights must be 'normal' or 'orthogonal', got {weights!r}")
-    bias_init = init.get("normal", std=b) if b > 0 else "zeros"
-    return MLP(
-        [n] * (layers + 1),
-        activation=activation,
-        output_activation=activation,
-        init=weight_init,
-        bias_init=bias_init,
-        seed=seed,
-    )
-
-
-def measure_chi_1(
-    activation: str,
-    sigma_w: float,
-    sigma_b: float = 0.0,
-    *,
-    width: int = 500,
-    depth: int = 30,
-    seeds: Sequence[int] = (0, 1, 2),
-    n_samples: int = 16,
-    skip: int = 5,
-) -> tuple[float, Array]:
-    r"""Measure the per-layer factor of the squared gradient norm in wide random networks.
-
-    For each seed, builds :func:`random_mlp`, draws inputs already at the fixed point
-    (:math:`x = g(\sqrt{q^*}\,z)` with :math:`z \sim \mathcal N(0, 1)`, so every layer is
-    statistically alike) and a standard normal output gradient, and backpropagates with
-    :func:`gradwatch.diagnostics.backprop_norms`. The factor is the geometric mean over the
-    middle layers (``skip`` layers left out at each end) of
-    :math:`\lVert\partial L/\partial a^{(l-1)}\rVert^2 / \lVert\partial L/\partial a^{(l)}\rVert^2`,
-    averaged in log over the seeds. Mean-field theory predicts :func:`chi_1`. Where
-    :math:`q^* = 0` (no bias, ordered phase) the inputs take :math:`q = 1` instead.
-
-    Parameters
-    ----------
-    activation : str
-    sigma_w, sigma_b : float
-    width, depth : int, default 500 and 30
-    seeds : sequence of int, default (0, 1, 2)
-        One network (and one batch) per seed.
-    n_samples : int, default 16
-    skip : int, default 5
-        Layers left out at each end; ``depth > 2 * skip`` is required.
-
-    Returns
-    -------
-    factor : float
-        Geometric-mean per-layer factor of the squared norm.
-    profile : ndarray, shape (depth + 1,)
-        Mean over seeds (in log) of :math:`\lVert\partial L/\partial a^{(l)}\rVert^2` relative
-        to the output's, input first.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> factor, profile = gw.theory.measure_chi_1("relu", 1.2, width=200, depth=12, skip=2)
-    >>> round(factor / gw.theory.chi_1("relu", 1.2), 1), profile.shape
-    (1.0, (13,))
-    """
-    layers = _check_layers(depth, "depth")
-    margin = int(skip)
-    if margin < 0 or layers <= 2 * margin:
-        raise ValueError(f"skip must be in [0, depth/2), got skip={skip!r} for depth={depth!r}")
-    if len(seeds) == 0:
-        raise ValueError("seeds must name at least one seed")
-    act = _activation_name(activation)
-    q_star = q_fixed_point(act, sigma_w, sigma_b)
-    q_input = q_star if q_star > 0 else 1.0  # q* = 0 (no bias): start at unit variance
-    logs = []
-    for seed in seeds:
-        rng = make_rng(int(seed), "seeds")
-        net = random_mlp(width, layers, act.name, sigma_w, sigma_b, seed=rng)
-        x = act(np.sqrt(q_input) * rng.standard_normal((int(n_samples), int(width))))
-        norms = diagnostics.backprop_norms(net, x, seed=rng)
-        logs.append(2.0 * np.log(norms / norms[-1]))
-    mean_log = np.mean(logs, axis=0)
-    inner = mean_log[margin : layers + 1 - margin]
-    factor = float(np.exp((inner[0] - inner[-1]) / (inner.size - 1)))
-    profile: Array = np.exp(mean_log)
-    return factor, profile
-
-
-def jacobian_spectra(
-    width: int,
-    depth: int,
-    activation: str = "tanh",
-    sigma_w: float = 1.0,
-    sigma_b: float = 0.0,
-    *,
-    seed: int = 0,
-) -> dict[str, Array]:
-    r"""Compute the input-output Jacobian's singular values for Gaussian and orthogonal weights.
-
-    Builds :func:`random_mlp` twice from the same seed, with ``weights="normal"`` and
-    ``"orthogonal"``, and takes :func:`gradwatch.diagnostics.jacobians` at one input drawn at
-    the fixed point (:math:`x = g(\sqrt{q^*} z)`). Orthogonal weights keep every singular value
-    of each :math:`W` at :math:`\sigma_w`, the condition for dynamical isometry
-    :cite:p:`saxe2014,pennington2017`.
-
-    Parameters
-    ----------
-    width, depth : int
-    activation : str, default "tanh"
-    sigma_w, sigma_b : float
-    seed : int, default 0
-
-    Returns
-    -------
-    dict of str to ndarray, shape (width,)
-        ``{"gaussian": ..., "orthogonal": ...}``, singular values in decreasing order.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> spectra = gw.theory.jacobian_spectra(16, 4, "identity", seed=0)
-    >>> sorted(set(spectra["orthogonal"].round(6).tolist()))
-    [1.0]
-    """
-    act = _activation_name(activation)
-    q_star = q_fixed_point(act, sigma_w, sigma_b)
-    rng = make_rng(seed, "seed")
-    q_input = q_star if q_star > 0 else 1.0
-    x = act(np.sqrt(q_input) * rng.standard_normal(_check_layers(width, "width")))
-    result = {}
-    for kind in ("normal", "orthogonal"):
-        net = random_mlp(width, depth, act.name, sigma_w, sigma_b, seed=seed, weights=kind)
-        result["gaussian" if kind == "normal" else kind] = diagnostics.jacobians(
-            net, x
-        ).product_singular_values
-    return result
 
 
 def critical_sigma_w(
@@ -1042,64 +725,3 @@ def critical_sigma_w(
         if high - low < 1e-7:
             break
     return 0.5 * (low + high)
-
-
-def chi_1_comparison(
-    activation: str,
-    sigma_ws: Sequence[float],
-    sigma_b: float,
-    *,
-    width: int,
-    depth: int,
-    seeds: Sequence[int],
-    n_samples: int = 16,
-    skip: int = 4,
-) -> dict[str, Array]:
-    r"""Compare the predicted :math:`\chi_1` with the measured per-layer factor.
-
-    Calls :func:`chi_1` and :func:`measure_chi_1` for each :math:`\sigma_w`.
-
-    Parameters
-    ----------
-    activation : str
-    sigma_ws : sequence of float, shape (n,)
-    sigma_b : float
-    width, depth : int
-    seeds : sequence of int
-    n_samples, skip : int
-
-    Returns
-    -------
-    dict of str to ndarray
-        ``"sigma_w"`` (n,), ``"predicted"`` (n,), ``"measured"`` (n,), and ``"profiles"``
-        (n, depth + 1): measured squared gradient norm at each layer relative to the output.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> table = gw.theory.chi_1_comparison(
-    ...     "relu", [1.0], 0.0, width=100, depth=8, seeds=[0], skip=2)
-    >>> table["predicted"].tolist(), table["profiles"].shape
-    ([0.5], (1, 9))
-    """
-    predicted, measured, profiles = [], [], []
-    for w in sigma_ws:
-        factor, profile = measure_chi_1(
-            activation,
-            w,
-            sigma_b,
-            width=width,
-            depth=depth,
-            seeds=seeds,
-            n_samples=n_samples,
-            skip=skip,
-        )
-        predicted.append(chi_1(activation, w, sigma_b))
-        measured.append(factor)
-        profiles.append(profile)
-    return {
-        "sigma_w": np.asarray(sigma_ws, dtype=np.float64),
-        "predicted": np.asarray(predicted),
-        "measured": np.asarray(measured),
-        "profiles": np.asarray(profiles),
-    }
