@@ -224,13 +224,74 @@ def test_nonfinite_gradients(bad: float, p: float, position: int) -> None:
 
 
 def test_huge_but_finite_gradients_give_an_infinite_norm_not_an_error() -> None:
-    # Each array's norm is finite, their combination overflows: G is inf, not an exception.
-    grads = [np.array([1e308]), np.array([1e308])]
+    # Each array's norm is finite, the global norm exceeds the float range: G is inf, not an
+    # exception, and clipping refuses it.
+    grads = [np.array([1.5e308]), np.array([1.5e308])]
     for p in NORM_TYPES[:-1]:
         assert gw.clip.global_norm(grads, norm_type=p) == INF
         with pytest.raises(FloatingPointError):
             gw.clip.clip_by_global_norm(grads, 1.0, norm_type=p)
-    assert gw.clip.global_norm(grads, norm_type=INF) == 1e308
+    assert gw.clip.global_norm(grads, norm_type=INF) == 1.5e308
+
+
+@pytest.mark.parametrize("p", [*NORM_TYPES, 0.5])
+@pytest.mark.parametrize("value", [1e308, 1e200, 1e-200, 1e-300, 5e-324])
+def test_global_norm_of_extreme_but_representable_gradients(p: float, value: float) -> None:
+    # Three entries of equal size: G = value * 3**(1/p), representable for every value here
+    # (the old combination squared the per-array norms as floats: inf at 1e200, 0 at 1e-200).
+    grads = [np.array([value, -value]), np.array([[value]])]
+    expected = value if math.isinf(p) else value * 3.0 ** (1.0 / p)
+    if expected > np.finfo(np.float64).max:
+        assert gw.clip.global_norm(grads, norm_type=p) == INF
+        return
+    rel = 1e-13 if value >= 1e-300 else 0.5  # 5e-324 is the smallest subnormal: one bit
+    assert gw.clip.global_norm(grads, norm_type=p) == pytest.approx(expected, rel=rel, abs=0.0)
+    clipped, norm = gw.clip.clip_by_global_norm(grads, 1.0, norm_type=p)  # no FloatingPointError
+    assert norm == pytest.approx(expected, rel=rel, abs=0.0)
+    if norm > 1.0:
+        assert gw.clip.global_norm(clipped, norm_type=p) == pytest.approx(1.0, rel=1e-12)
+    else:
+        assert_bit_identical(clipped, grads)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_the_reported_cases(inplace: bool) -> None:
+    # One array of two entries 1e200 (G was inf) or 1e-200 (G was 0.0).
+    huge = [np.array([1e200, 1e200])]
+    assert gw.clip.global_norm(huge) == pytest.approx(math.sqrt(2.0) * 1e200, rel=1e-15, abs=0.0)
+    clipped, _ = gw.clip.clip_by_global_norm(huge, 1.0, inplace=inplace)  # used to raise
+    np.testing.assert_allclose(clipped[0], [math.sqrt(0.5)] * 2, rtol=1e-15)
+    tiny = [np.array([1e-200] * 2)]
+    assert gw.clip.global_norm(tiny) == pytest.approx(math.sqrt(2.0) * 1e-200, rel=1e-15, abs=0.0)
+
+
+@pytest.mark.parametrize("p", NORM_TYPES)
+def test_global_norm_across_arrays_of_very_different_sizes(p: float) -> None:
+    grads = [np.array([1e-200, 1e-200]), np.array([1e200]), np.array([3e199, 4e199])]
+    expected = 1e200 * float(np.linalg.norm([1.0, 0.3, 0.4], ord=p))  # 1e-200 adds nothing
+    assert gw.clip.global_norm(grads, norm_type=p) == pytest.approx(expected, rel=1e-13, abs=0.0)
+    tiny = [np.array([3e-200]), np.array([[4e-200]])]
+    expected = float(np.linalg.norm([3.0, 4.0], ord=p)) * 1e-200
+    assert gw.clip.global_norm(tiny, norm_type=p) == pytest.approx(expected, rel=1e-13, abs=0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_global_norm_float32_accuracy_over_ten_million_values(dtype: type, p: float) -> None:
+    values = np.random.default_rng(5).normal(size=10_000_000).astype(dtype)
+    exact = float(np.linalg.norm(values.astype(np.float64), ord=p))
+    for grads in ([values], np.split(values, 100)):
+        assert gw.clip.global_norm(grads, norm_type=p) == pytest.approx(exact, rel=1e-6)
+
+
+def test_global_norm_float32_beyond_the_float32_range() -> None:
+    # The sums of squares (or of entries) overflow float32; the norms are representable.
+    grads = [np.array([3e38, -3e38], dtype=np.float32), np.array([1e-30], dtype=np.float32)]
+    expected = float(np.float32(3e38)) * math.sqrt(2.0)
+    assert gw.clip.global_norm(grads) == pytest.approx(expected, rel=1e-7)
+    assert gw.clip.global_norm(grads, norm_type=1.0) == pytest.approx(
+        2 * float(np.float32(3e38)), rel=1e-7
+    )
 
 
 def test_max_norm_inf_never_clips(rng: np.random.Generator) -> None:
@@ -422,3 +483,39 @@ def test_adaptive_clip_structure_mismatch(rng: np.random.Generator) -> None:
         gw.clip.adaptive_clip(params, [grads[0], grads[0], grads[2], grads[3]], inplace=True)
     assert_bit_identical(grads, before)
     assert_bit_identical(params, params_before)
+
+
+# ---------------------------------------------------------------------------------------------
+# In place: a failed call changes nothing
+# ---------------------------------------------------------------------------------------------
+
+IN_PLACE_CALLS = {
+    "clip_by_global_norm": lambda grads, params: gw.clip.clip_by_global_norm(
+        grads, 0.1, inplace=True
+    ),
+    "clip_by_value": lambda grads, params: gw.clip.clip_by_value(grads, 0.01, inplace=True),
+    "clip_by_norm": lambda grads, params: gw.clip.clip_by_norm(grads, 0.1, inplace=True),
+    "adaptive_clip": lambda grads, params: gw.clip.adaptive_clip(
+        params, grads, clipping=1e-3, inplace=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE_CALLS))
+@pytest.mark.parametrize("read_only", [1, 3])
+def test_a_read_only_gradient_fails_before_anything_is_written(
+    name: str, read_only: int, rng: np.random.Generator
+) -> None:
+    grads = make_grads(rng, scale=10.0)
+    params = make_grads(rng)
+    grads[read_only].setflags(write=False)
+    before = copies(grads)
+    with pytest.raises(ValueError, match=rf"^grads\[{read_only}\] is read-only"):
+        IN_PLACE_CALLS[name](grads, params)
+    assert_bit_identical(grads, before)  # the writeable arrays before it are untouched too
+    # Without inplace the same call works, and with every array writeable so does inplace.
+    grads[read_only].setflags(write=True)
+    result = IN_PLACE_CALLS[name](grads, params)
+    clipped = result[0] if isinstance(result, tuple) else result
+    assert all(c is g for c, g in zip(clipped, grads, strict=True))
+    assert not all(np.array_equal(g, b) for g, b in zip(grads, before, strict=True))

@@ -126,3 +126,19 @@ def test_bad_arguments() -> None:
     wrong_shape = lambda shape, rng=None, dtype=np.float64: np.zeros((1,), dtype=dtype)  # noqa: E731
     with pytest.raises(ValueError, match="returned shape"):
         gw.Dense(2, 2, init=wrong_shape)
+
+
+@pytest.mark.parametrize("activation", ["identity", "tanh", "relu", "sigmoid"])
+def test_backward_without_dx_sets_the_same_gradients(activation: str) -> None:
+    rng = np.random.default_rng(3)
+    x, da = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    layer = gw.Dense(3, 2, activation=activation, rng=0)
+    layer.forward(x)
+    dx = layer.backward(da)
+    dW, db = layer.dW.copy(), layer.db.copy()
+    layer.dW[...] = 0.0
+    layer.db[...] = 0.0
+    assert layer.backward(da, need_dx=False) is None
+    np.testing.assert_array_equal(layer.dW, dW)
+    np.testing.assert_array_equal(layer.db, db)
+    np.testing.assert_array_equal(layer.backward(da, need_dx=True), dx)

@@ -402,3 +402,118 @@ def test_bad_construction() -> None:
         gw.MLP([2, 1], seed=None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="x must hold real numbers"):
         gw.MLP([2, 1]).forward(np.array([["a", "b"]]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments named in errors; sizes as an array; loss_and_grads skips dx
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sizes_as_an_integer_array() -> None:
+    for sizes in (np.array([4, 8, 1]), np.array([4, 8, 1], dtype=np.uint8), (4, 8, 1)):
+        net = gw.MLP(sizes, seed=3)
+        assert net.sizes == [4, 8, 1]
+        assert all(isinstance(n, int) for n in net.sizes)
+        reference = gw.MLP([4, 8, 1], seed=3)
+        for p, q in zip(net.params(), reference.params(), strict=True):
+            np.testing.assert_array_equal(p, q)
+    with pytest.raises(
+        TypeError, match=r"^sizes must be a sequence of ints or a 1-D integer array"
+    ):
+        gw.MLP(np.array([4.0, 8.0, 1.0]))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^sizes must be .* shape \(1, 3\)"):
+        gw.MLP(np.array([[4, 8, 1]]))
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive int"):
+        gw.MLP(np.array([4, 0, 1]))
+    with pytest.raises(ValueError, match="sizes needs at least"):
+        gw.MLP(np.array([4]))
+
+
+def test_activation_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match=r"^activation must be a name such as 'tanh'.*got None"):
+        gw.MLP([2, 3, 1], activation=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^activation must be .*got 3"):
+        gw.MLP([2, 3, 1], activation=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^activation\[1\] must be a name or an Activation"):
+        gw.MLP([2, 3, 3, 1], activation=["relu", None])  # type: ignore[list-item]
+
+
+def test_a_negative_seed_names_the_argument() -> None:
+    with pytest.raises(ValueError, match=r"^seed must be a non-negative int seed, got -1"):
+        gw.MLP([2, 1], seed=-1)
+    with pytest.raises(ValueError, match=r"^seed must be a non-negative int seed"):
+        gw.MLP([2, 1], seed=np.int64(-5))
+    with pytest.raises(ValueError, match=r"^rng must be a non-negative int seed, got -1"):
+        gw.Dense(2, 1, rng=-1)
+    with pytest.raises(ValueError, match=r"^seed must be a non-negative int seed, got -1"):
+        gw.RNN(2, 3, 1, seed=-1)
+
+
+def test_rnn_spectral_radius_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match=r"^spectral_radius must be a positive number, got '1'"):
+        gw.RNN(2, 3, 1, spectral_radius="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^spectral_radius must be a positive finite number"):
+        gw.RNN(2, 3, 1, spectral_radius=float("inf"))
+    rnn = gw.RNN(2, 3, 1, spectral_radius=np.float32(0.5), recurrent_init="normal")
+    assert float(np.max(np.abs(np.linalg.eigvals(rnn.W_hh)))) == pytest.approx(0.5, rel=1e-12)
+
+
+RAGGED = [[1.0, 2.0], [3.0]]
+
+
+def test_ragged_x_names_x() -> None:
+    net = gw.MLP([2, 1])
+    before = snapshot(net)
+    with pytest.raises(ValueError, match=r"^x is ragged: its rows have unequal lengths"):
+        net.forward(RAGGED)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^x is ragged"):
+        net.loss_and_grads(RAGGED, np.zeros((2, 1)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^y is ragged"):
+        net.loss_and_grads(np.zeros((2, 2)), [[0.0], []])  # type: ignore[arg-type]
+    assert_unchanged(net, before)
+    rnn = gw.RNN(2, 3, 1)
+    with pytest.raises(ValueError, match=r"^x is ragged"):
+        rnn.forward([[[1.0, 2.0]], [[1.0, 2.0], [3.0, 4.0]]])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^x is ragged"):
+        rnn.loss_and_grads([[[1.0, 2.0]], [[1.0]]], np.zeros((2, 1)))  # type: ignore[arg-type]
+
+
+def test_loss_and_grads_skips_dx_of_the_first_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1)
+    net = gw.MLP([3, 5, 4, 2], seed=0)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    loss, grads = net.loss_and_grads(x, y)
+    expected = [g.copy() for g in grads]
+    calls: list[tuple[int, bool]] = []
+    original = gw.layers.Dense.backward
+
+    def spy(self: gw.layers.Dense, da: np.ndarray, *, need_dx: bool = True) -> object:
+        calls.append((net.layers.index(self), need_dx))
+        return original(self, da, need_dx=need_dx)
+
+    monkeypatch.setattr(gw.layers.Dense, "backward", spy)
+    again, grads = net.loss_and_grads(x, y)
+    assert calls == [(2, True), (1, True), (0, False)]  # nobody reads dL/dx
+    assert again == loss
+    for g, h in zip(grads, expected, strict=True):
+        np.testing.assert_array_equal(g, h)
+    calls.clear()
+    dy = rng.normal(size=(6, 2))
+    net.forward(x)
+    dx = net.backward(dy)  # backward still returns dx, as documented
+    assert calls == [(2, True), (1, True), (0, True)]
+    assert dx.shape == (6, 3)
+
+
+def test_loss_and_grads_with_a_layer_subclass_that_predates_need_dx() -> None:
+    class OldLayer(gw.layers.Dense):
+        def backward(self, da: np.ndarray) -> np.ndarray:  # type: ignore[override]
+            return super().backward(da)
+
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 1))
+    net = gw.MLP([3, 4, 1], seed=0)
+    reference = [g.copy() for g in net.loss_and_grads(x, y)[1]]
+    net.layers[0].__class__ = OldLayer
+    for g, h in zip(net.loss_and_grads(x, y)[1], reference, strict=True):
+        np.testing.assert_array_equal(g, h)

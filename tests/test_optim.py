@@ -231,3 +231,84 @@ def test_bad_hyperparameters() -> None:
 def test_repr() -> None:
     assert repr(gw.optim.SGD(lr=0.5, momentum=0.9)) == "SGD(lr=0.5, momentum=0.9, weight_decay=0.0)"
     assert repr(gw.optim.Adam()) == "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08)"
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed step changes nothing; hyper-parameters of the wrong type; optimisers by name
+# ---------------------------------------------------------------------------------------------
+
+IN_PLACE_OPTIMIZERS = [
+    lambda: gw.optim.SGD(lr=0.1),
+    lambda: gw.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda: gw.optim.Adam(lr=0.01),
+    lambda: gw.optim.Adam(lr=0.01, weight_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("make", IN_PLACE_OPTIMIZERS)
+@pytest.mark.parametrize("steps_before", [0, 2])
+def test_a_read_only_param_fails_before_anything_changes(
+    make: object, steps_before: int, rng: np.random.Generator
+) -> None:
+    opt, twin = make(), make()  # type: ignore[operator]
+    params = [rng.normal(size=(2, 3)), rng.normal(size=3), rng.normal(size=(3, 1))]
+    twin_params = [p.copy() for p in params]
+    for _ in range(steps_before):
+        grads = [rng.normal(size=p.shape) for p in params]
+        opt.step(params, grads)
+        twin.step(twin_params, [g.copy() for g in grads])
+    grads = [rng.normal(size=p.shape) for p in params]
+    params[1].setflags(write=False)
+    before = [p.copy() for p in params]
+    with pytest.raises(ValueError, match=r"^params\[1\] is read-only"):
+        opt.step(params, grads)
+    for p, q in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p, q)  # params[0] was not moved either
+    assert opt.steps == steps_before
+    # The state (step count, momentum, moments) is untouched: the next step is the twin's.
+    params[1].setflags(write=True)
+    opt.step(params, grads)
+    twin.step(twin_params, grads)
+    for p, q in zip(params, twin_params, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert opt.steps == twin.steps == steps_before + 1
+
+
+def test_hyperparameters_of_the_wrong_type_are_type_errors() -> None:
+    with pytest.raises(TypeError, match=r"^momentum must be a real number, got '0.5'"):
+        gw.optim.SGD(momentum="0.5")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^weight_decay must be a real number"):
+        gw.optim.SGD(weight_decay=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^weight_decay must be a real number"):
+        gw.optim.Adam(weight_decay="0")  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"^betas must be a pair of numbers \(beta1, beta2\), got 0.9"
+    ):
+        gw.optim.Adam(betas=0.9)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^betas must be a pair of numbers"):
+        gw.optim.Adam(betas="ab")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^betas\[1\] must be a real number, got None"):
+        gw.optim.Adam(betas=(0.9, None))  # type: ignore[arg-type]
+    # Any real numbers do, NumPy's included.
+    opt = gw.optim.Adam(betas=np.array([0.8, 0.99]))  # type: ignore[arg-type]
+    assert opt.betas == (0.8, 0.99)
+    assert gw.optim.SGD(momentum=np.float32(0.5), weight_decay=1).momentum == 0.5
+
+
+def test_get_by_name() -> None:
+    assert gw.optim.names() == ["adam", "sgd"]
+    adam = gw.optim.get("Adam")
+    assert isinstance(adam, gw.optim.Adam)
+    assert (adam.lr, adam.betas, adam.eps) == (1e-3, (0.9, 0.999), 1e-8)
+    sgd = gw.optim.get("sgd")
+    assert isinstance(sgd, gw.optim.SGD)
+    assert (sgd.lr, sgd.momentum, sgd.weight_decay) == (0.1, 0.0, 0.0)
+    assert gw.optim.get("sgd") is not sgd  # a new optimiser, with its own state, every time
+    mine = gw.optim.SGD(lr=0.3)
+    assert gw.optim.get(mine) is mine
+    with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; choose one of \['adam'"):
+        gw.optim.get("rmsprop")
+    with pytest.raises(TypeError, match=r"^optimizer must be an Optimizer"):
+        gw.optim.get(0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^optimizer must be an Optimizer"):
+        gw.optim.get(gw.optim.SGD)  # type: ignore[arg-type]

@@ -15,14 +15,32 @@ Array = NDArray[np.floating[Any]]
 def as_float_array(value: object, name: str) -> Array:
     """Return ``value`` as a floating-point array, or raise a ``TypeError`` naming ``name``.
 
-    Integer and boolean arrays are converted to float64; floating arrays keep their dtype.
+    Integer and boolean arrays are converted to float64; floating arrays keep their dtype. A
+    ragged nesting of lists (rows of unequal lengths) is a ``ValueError`` naming ``name``.
     """
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):  # NumPy's words for rows of unequal lengths
+            raise
+        raise ValueError(
+            f"{name} is ragged: its rows have unequal lengths, so it is not a rectangular "
+            f"array ({error})"
+        ) from None
     if array.dtype.kind in "biu":
         return array.astype(np.float64)
     if array.dtype.kind != "f":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
     return array
+
+
+def check_real(value: object, name: str) -> float:
+    """Return ``value`` as a float after checking it is a real number (not a bool or a string)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def check_positive(value: object, name: str, *, allow_inf: bool = False) -> float:
@@ -65,6 +83,15 @@ def check_array_list(arrays: object, name: str) -> list[Array]:
     return result
 
 
+def check_writeable(arrays: Sequence[Array], name: str) -> None:
+    """Check every array may be written in place, before an in-place function writes any."""
+    for i, array in enumerate(arrays):
+        if not array.flags.writeable:
+            raise ValueError(
+                f"{name}[{i}] is read-only, so it cannot be updated in place; nothing was changed"
+            )
+
+
 def check_same_structure(
     first: Sequence[Array], second: Sequence[Array], first_name: str, second_name: str
 ) -> None:
@@ -86,6 +113,8 @@ def make_rng(rng: object, name: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{name} must be a non-negative int seed, got {rng!r}")
         return np.random.default_rng(int(rng))
     raise TypeError(
         f"{name} must be a numpy.random.Generator or an int seed, got {rng!r}; "

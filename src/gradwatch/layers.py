@@ -14,7 +14,7 @@ Rows are samples and columns are features: ``x`` is ``(n_samples, n_in)``, ``W``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -123,22 +123,45 @@ class Dense:
         self._x = x
         return a
 
-    def backward(self, da: Array) -> Array:
+    @overload
+    def backward(self, da: Array, *, need_dx: Literal[True] = ...) -> Array: ...
+    @overload
+    def backward(self, da: Array, *, need_dx: Literal[False]) -> None: ...
+    @overload
+    def backward(self, da: Array, *, need_dx: bool) -> Array | None: ...
+
+    def backward(self, da: Array, *, need_dx: bool = True) -> Array | None:
         r"""Backpropagate ``da`` = :math:`\partial L/\partial a`: set ``dW``, ``db``; return ``dx``.
 
         Parameters
         ----------
         da : ndarray, shape (n_samples, n_out)
             Of the layer's dtype (the network converts); it is read, never changed.
+        need_dx : bool, default True
+            Compute and return :math:`\partial L/\partial x = \partial L/\partial z\, W^\top`.
+            A network's first layer has no one to pass it to: ``need_dx=False`` skips that
+            product (one of the backward pass's two matrix products) and returns None.
 
         Returns
         -------
-        ndarray, shape (n_samples, n_in)
+        ndarray, shape (n_samples, n_in), or None
+            ``dx``; None when ``need_dx`` is False.
 
         Raises
         ------
         RuntimeError
             If :meth:`forward` has not been called.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> layer = gw.Dense(2, 1, activation="identity", init="ones")
+        >>> a = layer.forward(np.array([[1.0, 2.0]]))
+        >>> layer.backward(np.ones_like(a))
+        array([[1., 1.]])
+        >>> layer.backward(np.ones_like(a), need_dx=False) is None, layer.dW.ravel().tolist()
+        (True, [1.0, 2.0])
         """
         if self._x is None or self._cached is None:
             raise RuntimeError("backward called before forward: run forward(x) first")
@@ -154,6 +177,8 @@ class Dense:
         np.matmul(self._x.T, dz, out=self.dW)
         # db = dz.sum(0), written as the product (1, ..., 1) @ dz, which BLAS does faster
         np.matmul(np.ones(len(dz), dz.dtype), dz, out=self.db)
+        if not need_dx:
+            return None
         return dz @ self.W.T
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import DTypeLike, NDArray
 
 from gradwatch import activations, losses
 from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
@@ -27,12 +27,48 @@ from gradwatch.layers import Dense
 __all__ = ["MLP"]
 
 
+def _check_sizes(sizes: object) -> list[int]:
+    """Return the widths as ints: any sequence of integers or 1-D integer array, two or more."""
+    if isinstance(sizes, np.ndarray):
+        if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+            raise TypeError(
+                f"sizes must be a sequence of ints or a 1-D integer array, got an array of "
+                f"dtype {sizes.dtype} and shape {sizes.shape}"
+            )
+        sizes = sizes.tolist()
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a sequence of ints, got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, got {sizes!r}")
+    return [check_positive_int(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
+
+
+def _check_activations(activation: object, widths: list[int]) -> list[str | activations.Activation]:
+    """Return one activation (a name or an instance) per hidden layer."""
+    n_hidden = len(widths) - 2
+    expected = "a name such as 'tanh', an Activation, or a list of them (one per hidden layer)"
+    if isinstance(activation, (str, activations.Activation)):
+        return [activation] * n_hidden
+    if isinstance(activation, (bytes, np.ndarray)) or not isinstance(activation, Sequence):
+        raise TypeError(f"activation must be {expected}, got {activation!r}")
+    hidden = list(activation)
+    if len(hidden) != n_hidden:
+        raise ValueError(
+            f"activation lists {len(hidden)} activations but sizes {widths} has {n_hidden} "
+            f"hidden layers"
+        )
+    for i, item in enumerate(hidden):
+        if not isinstance(item, (str, activations.Activation)):
+            raise TypeError(f"activation[{i}] must be a name or an Activation, got {item!r}")
+    return hidden
+
+
 class MLP:
     """Multilayer perceptron with a vectorised forward and backward pass.
 
     Parameters
     ----------
-    sizes : sequence of int
+    sizes : sequence of int or 1-D integer ndarray
         Widths ``[n_in, hidden_1, ..., n_out]``; at least two entries.
     activation : str, Activation or sequence of them, default "tanh"
         Activation of the hidden layers: one for all, or one per hidden layer.
@@ -52,6 +88,16 @@ class MLP:
     ----------
     layers : list of Dense
 
+    Raises
+    ------
+    TypeError
+        If ``sizes`` is neither a sequence of ints nor a 1-D integer array, ``activation`` is
+        neither a name, an Activation nor a list of them, or ``seed`` or ``dtype`` has the
+        wrong type.
+    ValueError
+        If a width is not a positive integer, the activations do not match the hidden layers,
+        or ``seed`` is negative.
+
     Examples
     --------
     >>> import numpy as np
@@ -67,7 +113,7 @@ class MLP:
 
     def __init__(
         self,
-        sizes: Sequence[int],
+        sizes: Sequence[int] | NDArray[np.integer[Any]],
         activation: str | activations.Activation | Sequence[str | activations.Activation] = "tanh",
         output_activation: str | activations.Activation = "identity",
         init: str | Any = "xavier_uniform",
@@ -75,21 +121,8 @@ class MLP:
         seed: int | np.random.Generator = 0,
         dtype: DTypeLike = np.float64,
     ) -> None:
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-            raise TypeError(f"sizes must be a sequence of ints, got {sizes!r}")
-        if len(sizes) < 2:
-            raise ValueError(f"sizes needs at least an input and an output width, got {sizes!r}")
-        sizes = [check_positive_int(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
-        n_hidden = len(sizes) - 2
-        if isinstance(activation, (str, activations.Activation)):
-            hidden = [activation] * n_hidden
-        else:
-            hidden = list(activation)
-            if len(hidden) != n_hidden:
-                raise ValueError(
-                    f"activation lists {len(hidden)} activations but sizes {list(sizes)} "
-                    f"has {n_hidden} hidden layers"
-                )
+        widths = _check_sizes(sizes)
+        hidden = _check_activations(activation, widths)
         rng = make_rng(seed, "seed")
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
@@ -105,7 +138,7 @@ class MLP:
                 dtype=self.dtype,
             )
             for n_in, n_out, act in zip(
-                sizes[:-1], sizes[1:], [*hidden, output_activation], strict=True
+                widths[:-1], widths[1:], [*hidden, output_activation], strict=True
             )
         ]
         self._output_shape: tuple[int, ...] | None = None
@@ -228,6 +261,14 @@ class MLP:
         >>> net.backward(np.ones_like(y))
         array([[3., 3.]])
         """
+        return self.layers[0].backward(self._backward_to_first_layer(dy))
+
+    def _backward_to_first_layer(self, dy: Array) -> Array:
+        r"""Check ``dy`` and backpropagate it through every layer but the first.
+
+        Returns :math:`\partial L/\partial a^{(1)}`, what the first layer's backward pass
+        takes: :meth:`backward` then asks it for ``dx``, :meth:`loss_and_grads` does not.
+        """
         if self._output_shape is None:
             raise RuntimeError("backward called before forward: run forward(x) first")
         grad = as_float_array(dy, "dy")
@@ -237,14 +278,17 @@ class MLP:
                 f"{self._output_shape}"
             )
         grad = np.asarray(grad, dtype=self.dtype)
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
         return grad
 
     def loss_and_grads(
         self, x: Array, y: Array, loss: str | losses.Loss = "mse"
     ) -> tuple[float, list[Array]]:
-        """Forward pass, loss and backward pass in one call.
+        r"""Forward pass, loss and backward pass in one call.
+
+        Unlike :meth:`backward`, this does not compute :math:`\partial L/\partial x`,
+        which nobody reads here: the first layer's backward pass skips that product.
 
         Parameters
         ----------
@@ -271,7 +315,12 @@ class MLP:
         loss_fn = losses.get(loss)
         y_pred = self.forward(x)
         value, dy = loss_fn.value_and_grad(y_pred, y)
-        self.backward(dy)
+        grad = self._backward_to_first_layer(dy)
+        first = self.layers[0]
+        if type(first).backward is Dense.backward:
+            first.backward(grad, need_dx=False)
+        else:  # a subclass's own backward may not take need_dx: call it as before
+            first.backward(grad)
         return value, self.grads()
 
     def __repr__(self) -> str:

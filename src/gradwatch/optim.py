@@ -17,13 +17,20 @@ array([ 0., -3.])
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gradwatch._validation import Array, check_array_list, check_positive, check_same_structure
+from gradwatch._validation import (
+    Array,
+    check_array_list,
+    check_positive,
+    check_real,
+    check_same_structure,
+    check_writeable,
+)
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adam", "Optimizer", "get", "names"]
 
 
 class Optimizer:
@@ -49,6 +56,12 @@ class Optimizer:
     def _check(
         self, params: Sequence[Array], grads: Sequence[Array]
     ) -> tuple[list[Array], list[Array]]:
+        """Check everything a step needs before it writes anything, and record the shapes.
+
+        A step that fails here leaves the parameters, the state and the step count as they
+        were: the lists must pair up, keep the shapes of the first step, and every parameter
+        must be writeable.
+        """
         weights = check_array_list(params, "params")
         arrays = check_array_list(grads, "grads")
         check_same_structure(weights, arrays, "params", "grads")
@@ -58,12 +71,20 @@ class Optimizer:
                 f"params changed since the first step: shapes {shapes} instead of {self._shapes}; "
                 f"use a new optimiser for another model"
             )
+        check_writeable(weights, "params")
         self._shapes = shapes
         return weights, arrays
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every parameter in place."""
         raise NotImplementedError
+
+
+def _check_weight_decay(weight_decay: object) -> float:
+    value = check_real(weight_decay, "weight_decay")
+    if not (value >= 0.0 and math.isfinite(value)):
+        raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
+    return value
 
 
 class SGD(Optimizer):
@@ -84,6 +105,13 @@ class SGD(Optimizer):
     weight_decay : float, default 0.0
         L2 penalty :math:`\lambda \ge 0`.
 
+    Raises
+    ------
+    TypeError
+        If a hyper-parameter is not a real number.
+    ValueError
+        If a hyper-parameter is out of its range.
+
     Examples
     --------
     >>> import numpy as np
@@ -98,12 +126,10 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
-        if not 0.0 <= momentum < 1.0:
+        if not 0.0 <= check_real(momentum, "momentum") < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        if not (weight_decay >= 0.0 and math.isfinite(weight_decay)):
-            raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
         self.momentum = float(momentum)
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = _check_weight_decay(weight_decay)
         self._velocity: list[Array] = []
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
@@ -113,6 +139,15 @@ class SGD(Optimizer):
         ----------
         params, grads : sequence of ndarray
             Same length and shapes; ``params`` are changed in place.
+
+        Raises
+        ------
+        ValueError
+            If the lists differ in length or shapes, the shapes differ from the first step's,
+            or a parameter is read-only. Everything is checked before anything is written: a
+            step that raises leaves the parameters, the state and ``steps`` as they were.
+        TypeError
+            If either list holds something other than floating-point arrays.
         """
         weights, arrays = self._check(params, grads)
         if self.momentum and not self._velocity:
@@ -149,6 +184,13 @@ class Adam(Optimizer):
     weight_decay : float, default 0.0
         L2 penalty added to the gradient (as PyTorch's ``Adam``, not ``AdamW``).
 
+    Raises
+    ------
+    TypeError
+        If ``betas`` is not a pair, or a hyper-parameter is not a real number.
+    ValueError
+        If a hyper-parameter is out of its range.
+
     Examples
     --------
     >>> import numpy as np
@@ -167,13 +209,15 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr)
-        if len(tuple(betas)) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
+        pair: object = betas  # checked as what it is, whatever the annotation promises
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, (Sequence, np.ndarray)):
+            raise TypeError(f"betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+        values = [check_real(beta, f"betas[{i}]") for i, beta in enumerate(pair)]
+        if len(values) != 2 or not all(0.0 <= beta < 1.0 for beta in values):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
+        self.betas = (values[0], values[1])
         self.eps = check_positive(eps, "eps")
-        if not (weight_decay >= 0.0 and math.isfinite(weight_decay)):
-            raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = _check_weight_decay(weight_decay)
         self._m: list[Array] = []
         self._v: list[Array] = []
 
@@ -184,15 +228,24 @@ class Adam(Optimizer):
         ----------
         params, grads : sequence of ndarray
             Same length and shapes; ``params`` are changed in place.
+
+        Raises
+        ------
+        ValueError
+            If the lists differ in length or shapes, the shapes differ from the first step's,
+            or a parameter is read-only. Everything is checked before anything is written: a
+            step that raises leaves the parameters, the state and ``steps`` as they were.
+        TypeError
+            If either list holds something other than floating-point arrays.
         """
         weights, arrays = self._check(params, grads)
         if not self._m:
             self._m = [np.zeros_like(w) for w in weights]
             self._v = [np.zeros_like(w) for w in weights]
-        self.steps += 1
+        t = self.steps + 1
         beta1, beta2 = self.betas
-        correction1 = 1.0 - beta1**self.steps
-        correction2 = 1.0 - beta2**self.steps
+        correction1 = 1.0 - beta1**t
+        correction2 = 1.0 - beta2**t
         for w, g, first, second in zip(weights, arrays, self._m, self._v, strict=True):
             grad = g + self.weight_decay * w if self.weight_decay else g
             # The moment estimates are updated in place.
@@ -203,6 +256,69 @@ class Adam(Optimizer):
             denominator = np.sqrt(second / correction2)
             denominator += self.eps
             np.subtract(w, (self.lr / correction1) * first / denominator, out=w)
+        self.steps = t
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
+
+
+_BY_NAME: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "adam": Adam}
+
+
+def names() -> list[str]:
+    """Names accepted by :func:`get`.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.optim.names()
+    ['adam', 'sgd']
+    """
+    return sorted(_BY_NAME)
+
+
+def get(optimizer: Optimizer | str) -> Optimizer:
+    """Return a new optimiser from its name, with default hyper-parameters, or the given one.
+
+    Parameters
+    ----------
+    optimizer : Optimizer or str
+        ``"sgd"`` (``SGD()``: ``lr=0.1``, no momentum) or ``"adam"`` (``Adam()``: ``lr=1e-3``,
+        ``betas=(0.9, 0.999)``), case-insensitive; or an optimiser, returned as it is (any
+        object with a ``step(params, grads)`` method). For other hyper-parameters, build the
+        optimiser yourself, e.g. ``SGD(lr=0.05, momentum=0.9)``.
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    TypeError
+        For anything that is neither a string nor an optimiser.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.optim.get("adam")
+    Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08)
+    >>> gw.optim.get("rmsprop")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown optimizer 'rmsprop'; choose one of ['adam', 'sgd'] or pass an Optimizer
+    """
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in _BY_NAME:
+            raise ValueError(
+                f"unknown optimizer {optimizer!r}; choose one of {names()} or pass an Optimizer"
+            )
+        return _BY_NAME[key]()
+    if not isinstance(optimizer, type) and callable(getattr(optimizer, "step", None)):
+        return optimizer  # an Optimizer, or any object like one (a class is not one)
+    raise TypeError(
+        f"optimizer must be an Optimizer (e.g. gw.optim.Adam(lr=1e-3)) or one of the names "
+        f"{names()}, got {optimizer!r}"
+    )

@@ -22,18 +22,16 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from gradwatch import losses
-from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
+from gradwatch._validation import (
+    Array,
+    as_float_array,
+    check_positive,
+    check_positive_int,
+    make_rng,
+)
 from gradwatch.layers import init_weight
 
-__all__ = [
-    "RNN",
-    "cliff_descent",
-    "clipping_comparison",
-    "gradient_norms_over_time",
-    "one_unit_grad",
-    "one_unit_loss",
-    "one_unit_rnn",
-]
+__all__ = ["RNN"]
 
 
 class RNN:
@@ -64,6 +62,13 @@ class RNN:
     b_y : ndarray, shape (n_out,)
     dW_xh, dW_hh, db_h, dW_hy, db_y : ndarray
         Gradients of the loss, set by :meth:`backward`.
+
+    Raises
+    ------
+    TypeError
+        If ``spectral_radius`` is not a number, or ``seed`` or ``dtype`` has the wrong type.
+    ValueError
+        If a width or ``spectral_radius`` is not positive, or ``seed`` is negative.
 
     Examples
     --------
@@ -98,19 +103,18 @@ class RNN:
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise TypeError(f"dtype must be a floating-point type, got {self.dtype}")
+        radius_wanted = (
+            None if spectral_radius is None else check_positive(spectral_radius, "spectral_radius")
+        )
         rng = make_rng(seed, "seed")
         self.return_sequences = bool(return_sequences)
         self.W_xh = init_weight(init, (n_in, n_hidden), rng, self.dtype)
         self.W_hh = init_weight(recurrent_init, (n_hidden, n_hidden), rng, self.dtype)
-        if spectral_radius is not None:
-            if not np.isfinite(spectral_radius) or spectral_radius <= 0:
-                raise ValueError(
-                    f"spectral_radius must be a positive number, got {spectral_radius!r}"
-                )
+        if radius_wanted is not None:
             radius = float(np.max(np.abs(np.linalg.eigvals(self.W_hh))))
             if radius == 0:
                 raise ValueError("recurrent_init gave W_hh with spectral radius 0; cannot rescale")
-            self.W_hh *= spectral_radius / radius
+            self.W_hh *= radius_wanted / radius
         self.b_h = np.zeros(n_hidden, dtype=self.dtype)
         self.W_hy = init_weight(init, (n_hidden, n_out), rng, self.dtype)
         self.b_y = np.zeros(n_out, dtype=self.dtype)
@@ -293,286 +297,3 @@ class RNN:
             f"RNN(n_in={self.n_in}, n_hidden={self.n_hidden}, n_out={self.W_hy.shape[1]}, "
             f"spectral_radius={radius:.3g}, dtype={self.dtype.name})"
         )
-
-
-# --- helpers for the rnn page ---
-
-
-def gradient_norms_over_time(
-    radii: list[float],
-    *,
-    n_hidden: int = 32,
-    n_steps: int = 50,
-    n_samples: int = 16,
-    input_std: float = 0.01,
-    seed: int = 0,
-) -> dict[float, Array]:
-    r"""Size of :math:`\partial L/\partial h_{T-k}` against the number of steps :math:`k` back.
-
-    For each spectral radius ``r``, an ``RNN(1, n_hidden, 1, spectral_radius=r, seed=seed)``
-    (orthogonal :math:`W_{hh}` rescaled, so every singular value is ``r``) reads inputs
-    :math:`x_t \sim \mathcal N(0, \text{input\_std}^2)`; a standard normal gradient arrives at
-    its last output and ``RNN.hidden_grad_norms`` is read after the backward pass. Small
-    inputs keep the hidden state near zero, where :math:`\tanh' \approx 1`, so the gradient is
-    multiplied by about ``r`` per step back.
-
-    Parameters
-    ----------
-    radii : list of float
-        Spectral radii of :math:`W_{hh}`.
-    n_hidden, n_steps, n_samples, seed : int
-    input_std : float, default 0.01
-
-    Returns
-    -------
-    dict of float to ndarray, shape (n_steps,)
-        Entry ``k`` is the gradient size at :math:`h_{T-k}` over that at :math:`h_T`.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> norms = gw.rnn.gradient_norms_over_time([0.5, 2.0], n_hidden=8, n_steps=5)
-    >>> [round(float(v[-1]), 2) for v in norms.values()]     # about 0.5**4 and 2**4
-    [0.06, 15.89]
-    """
-    if not radii:
-        raise ValueError("radii must hold at least one spectral radius")
-    if not np.isfinite(input_std) or input_std < 0:
-        raise ValueError(f"input_std must be non-negative, got {input_std!r}")
-    rng = make_rng(seed, "seed")
-    x = input_std * rng.standard_normal((n_samples, n_steps, 1))
-    dy = rng.standard_normal((n_samples, 1))
-    result: dict[float, Array] = {}
-    for r in radii:
-        rnn = RNN(1, n_hidden, 1, spectral_radius=float(r), seed=seed)
-        rnn.forward(x)
-        rnn.backward(dy)
-        backwards = rnn.hidden_grad_norms[::-1]
-        result[float(r)] = np.asarray(backwards / backwards[0])
-    return result
-
-
-def one_unit_rnn(
-    w: Array | float, b: Array | float, *, h0: float, n_steps: int
-) -> tuple[Array, Array, Array]:
-    r"""Run the one-unit network :math:`h_t = \tanh(w h_{t-1} + b)`; return the end and slopes.
-
-    The derivatives are carried forward with the states (forward-mode differentiation):
-    :math:`\partial h_t/\partial w = (1 - h_t^2)(h_{t-1} + w\, \partial h_{t-1}/\partial w)` and
-    :math:`\partial h_t/\partial b = (1 - h_t^2)(1 + w\, \partial h_{t-1}/\partial b)`, so a
-    whole grid of :math:`(w, b)` runs at once.
-
-    Parameters
-    ----------
-    w, b : float or ndarray
-        Recurrent weight and bias, broadcast together.
-    h0 : float
-        Initial state.
-    n_steps : int
-        Number of steps :math:`T`.
-
-    Returns
-    -------
-    h, dh_dw, dh_db : ndarray
-        :math:`h_T`, :math:`\partial h_T/\partial w` and :math:`\partial h_T/\partial b`, of the
-        broadcast shape.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> h, dw, db = gw.rnn.one_unit_rnn(0.0, 0.5, h0=0.0, n_steps=3)
-    >>> round(float(h), 4), round(float(dw), 4), round(float(db), 4)
-    (0.4621, 0.3634, 0.7864)
-    """
-    n_steps = check_positive_int(n_steps, "n_steps")
-    w_arr, b_arr = np.broadcast_arrays(
-        np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    )
-    h = np.full(w_arr.shape, float(h0))
-    dh_dw = np.zeros_like(h)
-    dh_db = np.zeros_like(h)
-    for _ in range(n_steps):
-        h_next = np.tanh(w_arr * h + b_arr)
-        slope = 1.0 - h_next * h_next
-        dh_dw = slope * (h + w_arr * dh_dw)
-        dh_db = slope * (1.0 + w_arr * dh_db)
-        h = h_next
-    return h, dh_dw, dh_db
-
-
-def one_unit_loss(params: Array, *, h0: float, n_steps: int, target: float) -> Array:
-    r"""Loss :math:`(h_T - y)^2` of the one-unit network at ``params = (w, b)``.
-
-    Parameters
-    ----------
-    params : ndarray, shape (..., 2)
-        Points :math:`(w, b)`, e.g. a grid stacked on the last axis.
-    h0, target : float
-    n_steps : int
-
-    Returns
-    -------
-    ndarray, shape (...)
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> round(float(gw.rnn.one_unit_loss([0.0, 0.0], h0=0.5, n_steps=2, target=1.0)), 6)
-    1.0
-    """
-    p = np.asarray(params, dtype=np.float64)
-    if p.shape[-1:] != (2,):
-        raise ValueError(f"params must have shape (..., 2) holding (w, b), got {p.shape}")
-    h, _, _ = one_unit_rnn(p[..., 0], p[..., 1], h0=h0, n_steps=n_steps)
-    return np.asarray((h - target) ** 2)
-
-
-def one_unit_grad(params: Array, *, h0: float, n_steps: int, target: float) -> Array:
-    r"""Gradient :math:`(\partial L/\partial w, \partial L/\partial b)` of :func:`one_unit_loss`.
-
-    Parameters
-    ----------
-    params : ndarray, shape (..., 2)
-    h0, target : float
-    n_steps : int
-
-    Returns
-    -------
-    ndarray, shape (..., 2)
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> gw.rnn.one_unit_grad([0.0, 0.0], h0=0.5, n_steps=1, target=1.0).round(3).tolist()
-    [-1.0, -2.0]
-    """
-    p = np.asarray(params, dtype=np.float64)
-    if p.shape[-1:] != (2,):
-        raise ValueError(f"params must have shape (..., 2) holding (w, b), got {p.shape}")
-    h, dh_dw, dh_db = one_unit_rnn(p[..., 0], p[..., 1], h0=h0, n_steps=n_steps)
-    residual = 2.0 * (h - target)
-    return np.stack([residual * dh_dw, residual * dh_db], axis=-1)
-
-
-def cliff_descent(
-    start: list[float],
-    *,
-    lr: float,
-    steps: int,
-    h0: float,
-    n_steps: int,
-    target: float,
-    max_norm: float | None = None,
-) -> tuple[Array, Array]:
-    r"""Gradient descent on :func:`one_unit_loss`, optionally clipped by norm.
-
-    Parameters
-    ----------
-    start : list of 2 floats
-        :math:`(w_0, b_0)`.
-    lr : float
-    steps : int
-    h0, target : float
-    n_steps : int
-    max_norm : float, optional
-        If given, every gradient longer than ``max_norm`` is rescaled to that length
-        (:func:`gradwatch.clip.clip_by_global_norm`) before the step.
-
-    Returns
-    -------
-    path : ndarray, shape (steps + 1, 2)
-        The points visited, ``start`` first.
-    grad_norm : ndarray, shape (steps + 1,)
-        :math:`G = \lVert \nabla L \rVert` at each point, before clipping.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> path, G = gw.rnn.cliff_descent([0.5, 0.0], lr=0.1, steps=3, h0=0.5, n_steps=5,
-    ...                                target=0.2, max_norm=0.01)
-    >>> path.shape, round(float(np.linalg.norm(path[1] - path[0])), 6)
-    ((4, 2), 0.001)
-    """
-    import functools
-
-    from gradwatch import clip, landscape
-
-    grad = functools.partial(one_unit_grad, h0=h0, n_steps=n_steps, target=target)
-
-    def step_direction(w: Array) -> Array:
-        g = grad(w)
-        if max_norm is None:
-            return g
-        (clipped,), _ = clip.clip_by_global_norm([g], max_norm)
-        return np.asarray(clipped)
-
-    path = landscape.descent_path(step_direction, start, lr, steps)
-    return path, np.linalg.norm(grad(path), axis=-1)
-
-
-def clipping_comparison(
-    *,
-    n_hidden: int = 16,
-    n_steps: int = 20,
-    n_samples: int = 128,
-    spectral_radius: float = 1.2,
-    lr: float = 0.3,
-    steps: int = 150,
-    batch_size: int = 32,
-    max_norm: float = 1.0,
-    seed: int = 0,
-) -> dict[str, Any]:
-    r"""Train the same RNN with and without clipping by global norm on a memory task.
-
-    The task: read :math:`x_1, \dots, x_T \sim \mathcal N(0, 1)` one at a time and output
-    :math:`x_1` at the end, so the gradient must cross all ``n_steps`` steps. Both runs start
-    from ``RNN(1, n_hidden, 1, spectral_radius=spectral_radius, seed=seed)`` and use
-    :func:`gradwatch.train` with ``SGD(lr)`` on the same mini-batches.
-
-    Parameters
-    ----------
-    n_hidden, n_steps, n_samples, steps, batch_size, seed : int
-    spectral_radius, lr, max_norm : float
-
-    Returns
-    -------
-    dict of str to History
-        ``"no clipping"`` and ``"clipped at <max_norm>"``.
-
-    Examples
-    --------
-    >>> import gradwatch as gw
-    >>> runs = gw.rnn.clipping_comparison(n_hidden=4, n_steps=5, n_samples=16, steps=3,
-    ...                                   batch_size=8)
-    >>> list(runs)
-    ['no clipping', 'clipped at 1']
-    """
-    import functools
-
-    from gradwatch import clip, optim
-    from gradwatch.training import train
-
-    rng = make_rng(seed, "seed")
-    x = rng.standard_normal((n_samples, n_steps, 1))
-    y = x[:, 0, :]
-    runs: dict[str, Any] = {}
-    for label, clip_fn in (
-        ("no clipping", None),
-        (
-            f"clipped at {max_norm:g}",
-            functools.partial(clip.clip_by_global_norm, max_norm=max_norm),
-        ),
-    ):
-        rnn = RNN(1, n_hidden, 1, spectral_radius=spectral_radius, seed=seed)
-        runs[label] = train(
-            rnn,
-            x,
-            y,
-            optimizer=optim.SGD(lr=lr),
-            steps=steps,
-            batch_size=batch_size,
-            clip=clip_fn,
-            seed=seed,
-            progress=False,
-        )
-    return runs

@@ -101,6 +101,24 @@ def _progress_bar(enabled: bool | None, total: int) -> Any:
     return tqdm(total=total, desc="training", unit="step")
 
 
+def _check_targets(y: object) -> np.ndarray[Any, Any]:
+    try:
+        return np.asarray(y)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):  # NumPy's words for rows of unequal lengths
+            raise
+        raise ValueError(f"y is ragged: its rows have unequal lengths ({error})") from None
+
+
+def _check_finite(array: np.ndarray[Any, Any], name: str) -> None:
+    """Bad data is an error before training; divergence is what training itself produces."""
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(
+            f"{name} holds {bad} nan or inf value{'s' if bad != 1 else ''}; train needs finite data"
+        )
+
+
 def _apply_clip(clip: ClipFunction, grads: list[Array]) -> list[Array]:
     result = clip(grads)
     clipped = result[0] if isinstance(result, tuple) else result
@@ -114,7 +132,7 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     x: Array,
     y: Array,
     loss: str | losses.Loss = "mse",
-    optimizer: optim.Optimizer | None = None,
+    optimizer: optim.Optimizer | str | None = None,
     steps: int = 100,
     batch_size: int | None = None,
     clip: ClipFunction | None = None,
@@ -131,9 +149,11 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     y : ndarray
         Targets in the form the loss expects, samples along the first axis.
     loss : str or Loss, default "mse"
-    optimizer : Optimizer, optional
-        Default ``SGD(lr=0.1)``.
+    optimizer : Optimizer or str, optional
+        Default ``SGD(lr=0.1)``. A name (``"sgd"``, ``"adam"``) gives that optimiser with its
+        default hyper-parameters (see :func:`gradwatch.optim.get`).
     steps : int, default 100
+        Any positive integer, a Python ``int`` or a NumPy integer.
     batch_size : int, optional
         Samples per step, drawn without replacement within each pass over the data (reshuffled
         every pass). Default: the whole data set at every step.
@@ -155,8 +175,13 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     Raises
     ------
     ValueError
-        If ``x`` and ``y`` have different numbers of samples, or ``steps`` or ``batch_size`` is
-        not a positive int.
+        If ``x`` is empty or ragged, ``x`` or ``y`` holds a nan or inf, ``x`` and ``y`` have
+        different numbers of samples, ``steps`` or ``batch_size`` is not a positive integer,
+        ``batch_size`` exceeds the number of samples, or ``optimizer`` is an unknown name.
+        All of this is checked before anything changes; a run whose loss or gradient becomes
+        nan or inf is not an error but ends with ``History.diverged``.
+    TypeError
+        If ``optimizer`` is neither an optimiser nor a name, or ``clip`` is not callable.
 
     Examples
     --------
@@ -171,7 +196,9 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     (True, True)
     """
     x_array = as_float_array(x, "x")
-    y_array = np.asarray(y)
+    y_array = _check_targets(y)
+    if x_array.size == 0:
+        raise ValueError(f"x is empty (shape {x_array.shape}); train needs at least one sample")
     if x_array.ndim < 2:
         raise ValueError(
             f"x must have samples along its first axis, (n_samples, n_in) for an MLP, "
@@ -180,15 +207,18 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
     n = x_array.shape[0]
     if y_array.shape[:1] != (n,):
         raise ValueError(f"x has {n} samples but y has shape {y_array.shape}")
+    _check_finite(x_array, "x")
+    _check_finite(y_array, "y")
     steps = check_positive_int(steps, "steps")
-    if batch_size is None:
-        batch_size = n
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size must be an int in [1, {n}], got {batch_size!r}")
+    batch_size = n if batch_size is None else check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(
+            f"batch_size must be an int in [1, {n}] (the samples in x), got {batch_size}"
+        )
     if clip is not None and not callable(clip):
         raise TypeError(f"clip must be a function of the gradients, got {clip!r}")
     loss_fn = losses.get(loss)
-    opt = optimizer if optimizer is not None else optim.SGD(lr=0.1)
+    opt = optim.SGD(lr=0.1) if optimizer is None else optim.get(optimizer)
     rng = make_rng(seed, "seed")
     params = net.params()
     grads_now = net.grads()
