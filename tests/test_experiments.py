@@ -1,247 +1,186 @@
-"""Experiments: settings files are found, checked and run, with clear errors."""
+"""The experiments package: settings files found, checked when loaded, and run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import sys
+import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import gradwatch as gw
+from gradwatch import experiments
 
-KIND = "test_kind_for_tests"
-SCHEMA = {"depths": list[int], "scale": float, "label": str, "verbose": bool, "seed": int}
-GOOD = """\
-[experiment]
-kind = "test_kind_for_tests"
-title = "A test"
-description = "Used by the tests."
-
-[settings]
-depths = [1, 2, 4]
-scale = 2
-label = "tanh"
-verbose = false
-seed = 0
-"""
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def calls() -> Iterator[list[tuple[dict[str, Any], Any]]]:
-    """Register a test kind whose runner records its calls; unregister it afterwards."""
-    recorded: list[tuple[dict[str, Any], Any]] = []
-    assert KIND not in gw.experiments._KINDS
+@dataclass(frozen=True)
+class SquareSettings:
+    """Settings of a tiny experiment that squares ``n``."""
 
-    @gw.experiments.register(KIND, SCHEMA)
-    def runner(settings: dict[str, Any], progress: Any = None) -> gw.experiments.Result:
-        recorded.append((settings, progress))
-        return gw.experiments.Result(numbers={"total": sum(settings["depths"]) * settings["scale"]})
+    n: int
+    scale: float = 1.0
+    sizes: list[int] = dataclasses.field(default_factory=lambda: [2, 3])
+    activation: str = "tanh"
 
-    yield recorded
-    gw.experiments._KINDS.pop(KIND, None)
+    def __post_init__(self) -> None:
+        experiments.positive("n", self.n)
+        experiments.positive("sizes", self.sizes)
+        experiments.activation("activation", self.activation)
+
+
+def _run(settings: SquareSettings, progress: Any = experiments.no_progress, *, figures=True):
+    progress("squaring", 1, 1)
+    return experiments.Result(numbers={"square": settings.n**2 * settings.scale})
 
 
 @pytest.fixture
-def conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GRADWATCH_CONF_DIR", str(tmp_path))
-    return tmp_path
+def square(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A fake experiment module ``square``, known to the package for the test's duration."""
+    module = types.ModuleType("gradwatch.experiments.square")
+    module.Settings = SquareSettings  # type: ignore[attr-defined]
+    module.run = _run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    real = experiments.names()
+    monkeypatch.setattr(experiments, "names", lambda: sorted([*real, "square"]))
+    return module
 
 
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / f"{name}.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8"))
     return path
 
 
-def test_load_a_good_file(conf: Path, calls: list[Any]) -> None:
-    path = write(conf, "good", GOOD)
-    assert gw.experiments.conf_dir() == conf
-    assert gw.experiments.list_experiments() == ["good"]
-    assert KIND in gw.experiments.kinds()
-    for source in ("good", path, str(path)):
-        experiment = gw.experiments.load(source)
-        assert experiment.name == "good"
-        assert experiment.path == path
-        assert experiment.kind == KIND
-        assert experiment.title == "A test"
-        assert experiment.description == "Used by the tests."
-        assert experiment.settings == {
-            "depths": [1, 2, 4],
-            "scale": 2.0,
-            "label": "tanh",
-            "verbose": False,
-            "seed": 0,
-        }
-        # An int where a float is expected is widened; ints stay ints.
-        assert type(experiment["scale"]) is float
-        assert type(experiment["seed"]) is int
-    with pytest.raises(KeyError, match="good has no setting 'width'; it has: depths, scale"):
-        experiment["width"]
+GOOD = '[experiment]\ntitle = "Square"\ndescription = "n squared."\n\n[settings]\nn = 3\n'
 
 
-def test_run_calls_the_runner_with_checked_settings(conf: Path, calls: list[Any]) -> None:
-    write(conf, "good", GOOD)
-
-    def progress(label: str, done: int, total: int) -> None:
-        pass
-
-    result = gw.experiments.run("good", progress=progress)
-    assert result.numbers == {"total": 14.0}
-    assert result.figures == {}
-    assert len(calls) == 1
-    settings, given_progress = calls[0]
-    assert settings == {
-        "depths": [1, 2, 4],
-        "scale": 2.0,
-        "label": "tanh",
-        "verbose": False,
-        "seed": 0,
-    }
-    assert type(settings["scale"]) is float
-    assert given_progress is progress
-    experiment = gw.experiments.load("good")
-    gw.experiments.run(experiment)
-    assert len(calls) == 2
-    assert calls[1][1] is None
+def test_every_conf_file_has_a_module_and_loads() -> None:
+    conf = ROOT / "conf"
+    assert sorted(p.stem for p in conf.glob("*.toml")) == experiments.names()
+    for name in experiments.names():
+        loaded = experiments.load(name, conf_dir=conf)
+        assert loaded.name == name
+        assert type(loaded.settings).__module__ == f"gradwatch.experiments.{name}"
+        assert loaded.title
+        assert loaded.description
 
 
-def test_missing_file_lists_the_available_names(conf: Path, calls: list[Any]) -> None:
-    write(conf, "alpha", GOOD)
-    write(conf, "beta", GOOD)
-    with pytest.raises(
-        FileNotFoundError, match=r"no experiment named 'gamma' in .*; available: alpha, beta"
-    ):
-        gw.experiments.load("gamma")
-    with pytest.raises(FileNotFoundError, match="no experiment file"):
-        gw.experiments.load(conf / "gamma.toml")
-    with pytest.raises(FileNotFoundError, match="gamma"):
-        gw.experiments.run("gamma")
-    assert calls == []
+def test_every_module_has_the_layout() -> None:
+    for name in experiments.names():
+        module = experiments.module(name)
+        assert dataclasses.is_dataclass(module.Settings)
+        assert callable(module.run)
+        assert callable(getattr(module, "summarise", None)), name
 
 
-def test_missing_file_in_an_empty_folder(conf: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="available: none"):
-        gw.experiments.load("anything")
-    assert gw.experiments.list_experiments() == []
+def test_load_checks_types_and_fills_defaults(square: Any, tmp_path: Path) -> None:
+    loaded = experiments.load(write(tmp_path, "square", GOOD))
+    assert loaded.settings == SquareSettings(n=3)
+    assert loaded.settings_dict() == {"n": 3, "scale": 1.0, "sizes": [2, 3], "activation": "tanh"}
+    assert experiments.run(loaded).numbers == {"square": 9.0}
 
 
 @pytest.mark.parametrize(
-    ("replace", "by", "error", "message"),
+    ("settings", "error", "message"),
     [
-        (
-            "seed = 0",
-            "seed = 0\nwidth = 3",
-            ValueError,
-            (
-                r"\[settings\]: unknown setting 'width'; "
-                r"expected one of: depths, scale, label, verbose, seed"
-            ),
-        ),
-        ("seed = 0", "", ValueError, r"\[settings\]: missing setting 'seed' \(an int\)"),
-        (
-            "seed = 0",
-            'seed = "zero"',
-            TypeError,
-            r"\[settings\]: setting 'seed' must be an int, got 'zero'",
-        ),
-        ("seed = 0", "seed = 1.5", TypeError, "setting 'seed' must be an int, got 1.5"),
-        ("seed = 0", "seed = true", TypeError, "setting 'seed' must be an int, got True"),
-        ("scale = 2", 'scale = "2"', TypeError, "setting 'scale' must be a number, got '2'"),
-        ("scale = 2", "scale = false", TypeError, "setting 'scale' must be a number, got False"),
-        (
-            "verbose = false",
-            "verbose = 0",
-            TypeError,
-            "setting 'verbose' must be true or false, got 0",
-        ),
-        ('label = "tanh"', "label = 3", TypeError, "setting 'label' must be a string, got 3"),
-        (
-            "depths = [1, 2, 4]",
-            "depths = 4",
-            TypeError,
-            "setting 'depths' must be a list of ints, got 4",
-        ),
-        (
-            "depths = [1, 2, 4]",
-            "depths = [1, 2.5, 4]",
-            TypeError,
-            r"setting 'depths'\[1\] must be an int, got 2.5",
-        ),
-        (
-            "depths = [1, 2, 4]",
-            'depths = [1, "2"]',
-            TypeError,
-            r"setting 'depths'\[1\] must be an int, got '2'",
-        ),
-        (
-            'kind = "test_kind_for_tests"',
-            'kind = "no_such_kind"',
-            ValueError,
-            "unknown kind 'no_such_kind'; expected one of: .*test_kind_for_tests",
-        ),
-        ('title = "A test"\n', "", ValueError, r"\[experiment\]: missing setting 'title'"),
-        (
-            'title = "A test"',
-            'title = "A test"\nauthor = "me"',
-            ValueError,
-            r"\[experiment\]: unknown setting 'author'",
-        ),
-        ("[settings]", "[settings]\n[extra]", ValueError, "unknown table 'extra'"),
-        ("[experiment]", "[experimnt]", ValueError, "unknown table 'experimnt'"),
-        ("depths = [1, 2, 4]", "depths = [1, 2, 4", ValueError, "not valid TOML"),
+        ("n = -5", ValueError, "setting 'n' = -5: expected a positive number"),
+        ('n = "3"', TypeError, "setting 'n' = '3': expected a int"),
+        ("n = 3\nsizes = [4, 0]", ValueError, "setting 'sizes[1]' = 0"),
+        ("n = 3\nsizes = []", ValueError, "setting 'sizes' = []: expected a non-empty list"),
+        ('n = 3\nactivation = "foo"', ValueError, "setting 'activation' = 'foo'"),
+        ("n = 3\nm = 1", ValueError, "unknown setting 'm'; expected one of: n, scale"),
+        ("scale = 2", ValueError, "missing setting 'n'"),
+        ("n = true", TypeError, "setting 'n' = True"),
     ],
 )
-def test_bad_files(
-    conf: Path, calls: list[Any], replace: str, by: str, error: type, message: str
+def test_bad_settings_name_the_file_and_key(square, tmp_path, settings, error, message) -> None:
+    path = write(tmp_path, "square", f"[settings]\n{settings}\n")
+    with pytest.raises(error) as info:
+        experiments.load(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+
+
+def test_bad_files(square: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "square.toml"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        experiments.load(folder)
+    folder.rmdir()
+    path = tmp_path / "square.toml"
+    path.write_bytes(b"[settings]\nn = 3 # caf\xe9\n")
+    with pytest.raises(ValueError, match=r"square\.toml: not UTF-8"):
+        experiments.load(path)
+    path.write_text("[settings\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        experiments.load(path)
+    path.write_text(GOOD + "[other]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown table 'other'"):
+        experiments.load(path)
+    path.write_text('[experiment]\nkind = "square"\n[settings]\nn = 1\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown key 'kind' in"):
+        experiments.load(path)
+    with pytest.raises(ValueError, match="no experiment named 'nosuch'"):
+        experiments.load(write(tmp_path, "nosuch", GOOD))
+    with pytest.raises(FileNotFoundError, match="no experiment file"):
+        experiments.load(tmp_path / "missing.toml")
+
+
+def test_bare_names_come_from_the_project_not_a_stray_conf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert replace in GOOD
-    path = write(conf, "bad", GOOD.replace(replace, by, 1))
-    with pytest.raises(error, match=message) as info:
-        gw.experiments.load("bad")
-    assert str(path) in str(info.value)  # every message says which file
-    with pytest.raises(error, match=message):
-        gw.experiments.run("bad")
-    assert calls == []  # the runner never sees bad settings
+    monkeypatch.delenv("GRADWATCH_CONF_DIR", raising=False)
+    # A conf/ folder of some other project above the current directory is never taken.
+    stray = tmp_path / "conf"
+    stray.mkdir()
+    write(stray, "clipping", "[settings]\nsteps = -1\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert experiments.conf_dir() != stray
+    assert experiments.load("clipping").settings.steps > 0
+    # Inside the checkout, its own conf/ is found from the project root.
+    monkeypatch.chdir(ROOT / "docs")
+    assert experiments.conf_dir() == ROOT / "conf"
+    # An explicit folder wins.
+    assert experiments.load("clipping", conf_dir=ROOT / "conf").path.parent == ROOT / "conf"
 
 
-def test_missing_experiment_table(conf: Path, calls: list[Any]) -> None:
-    write(conf, "bad", "[settings]\nseed = 0\n")
-    with pytest.raises(ValueError, match=r"missing the \[experiment\] table"):
-        gw.experiments.load("bad")
+def test_names_lists_modules_not_private_ones() -> None:
+    names = experiments.names()
+    assert "clipping" in names
+    assert not any(name.startswith("_") for name in names)
+    with pytest.raises(ValueError, match="no experiment named 'nope'"):
+        experiments.module("nope")
 
 
-def test_check_settings_directly() -> None:
-    schema = {"depths": list[int], "scale": float, "seed": int, "rates": list[float]}
-    settings = {"depths": [1, 2], "scale": 1, "seed": 0, "rates": [1, 0.5]}
-    checked = gw.experiments.check_settings(settings, schema, source="here")
-    assert checked == {"depths": [1, 2], "scale": 1.0, "seed": 0, "rates": [1.0, 0.5]}
-    assert type(checked["scale"]) is float
-    assert all(type(r) is float for r in checked["rates"])
-    assert type(settings["scale"]) is int  # the input is not changed
-    assert (
-        gw.experiments.check_settings(
-            {"depths": [], "scale": 0.5, "seed": 1, "rates": []}, schema, "here"
-        )["depths"]
-        == []
-    )
-    with pytest.raises(
-        ValueError,
-        match=r"^here: unknown setting 'depth'; expected one of: depths, scale, seed, rates$",
+def test_flatten_makes_python_scalars() -> None:
+    np = pytest.importorskip("numpy")
+    flat = experiments.flatten({"a": np.float64(0.5), "b": {"c": np.int64(2), "d": [1]}}, "x")
+    assert flat == {"x.a": 0.5, "x.b.c": 2, "x.b.d": [1]}
+    assert type(flat["x.a"]) is float
+    assert type(flat["x.b.c"]) is int
+
+
+def test_check_helpers_reject_what_they_should() -> None:
+    experiments.between("m", 0.5, 0, 1)
+    experiments.at_least("d", [2, 3], 2)
+    experiments.non_negative("seed", 0)
+    for call in (
+        lambda: experiments.between("m", 2, 0, 1),
+        lambda: experiments.at_least("d", [2, 1], 2),
+        lambda: experiments.positive("lr", float("inf")),
+        lambda: experiments.positive("lr", float("nan")),
+        lambda: experiments.positive("flag", True),
+        lambda: experiments.non_negative("seed", -1),
     ):
-        gw.experiments.check_settings({"depth": [1]}, schema, source="here")
-    with pytest.raises(ValueError, match=r"^here: missing setting 'rates' \(a list of numbers\)$"):
-        gw.experiments.check_settings(
-            {"depths": [1], "scale": 1.0, "seed": 0}, schema, source="here"
-        )
-    with pytest.raises(TypeError, match=r"^here: setting 'depths'\[0\] must be an int, got True$"):
-        gw.experiments.check_settings({**settings, "depths": [True]}, schema, source="here")
+        with pytest.raises(experiments.SettingError):
+            call()
 
 
-def test_optional_types_in_a_schema() -> None:
-    schema = {"limit": float | None}
-    assert gw.experiments.check_settings({"limit": 2}, schema, "s") == {"limit": 2.0}
-    with pytest.raises(TypeError, match="limit"):
-        gw.experiments.check_settings({"limit": "big"}, schema, "s")
-    with pytest.raises(TypeError, match="unsupported type"):
-        gw.experiments.check_settings({"when": 1}, {"when": dict}, "s")
+def test_package_exposes_the_experiments() -> None:
+    assert gw.experiments is experiments

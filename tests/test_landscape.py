@@ -184,14 +184,3 @@ def test_learning_rate_sweep_rejects_bad_input() -> None:
         gw.landscape.learning_rate_sweep(bowl, bowl.grad, [1.0, 1.0], [], steps=5, tol=1e-3)
     with pytest.raises(ValueError, match="tol"):
         gw.landscape.learning_rate_sweep(bowl, bowl.grad, [1.0, 1.0], [0.1], steps=5, tol=-1.0)
-
-
-def test_background_and_concepts_experiments_run() -> None:
-    descent = gw.experiments.run("background")
-    assert descent.numbers["max_stable_lr"] == pytest.approx(0.2)
-    outcomes = [run["diverged"] for run in descent.numbers["runs"]]
-    assert outcomes == [False, False, True]
-    concepts = gw.experiments.run("concepts")
-    assert concepts.numbers["sigmoid_slope_max"] == pytest.approx(0.25)
-    ratios = list(concepts.numbers["input_to_output_ratio"].values())
-    assert ratios[0] < 1e-3 < 1e1 < ratios[-1]

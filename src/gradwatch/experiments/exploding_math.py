@@ -1,0 +1,604 @@
+r"""The mathematics of exploding gradients: ReLU networks, weight scale and clipping.
+
+The experiment of the page ``docs/exploding_math.md``, with its settings in
+``conf/exploding_math.toml``. It shows the growth of a gradient with depth and what clipping
+does about it:
+
+- a linear network of orthogonal matrices times a gain :math:`g > 1`, whose gradient grows by
+  exactly :math:`g^{d}` after :math:`d` layers (:func:`orthogonal_profile`);
+- deep ReLU networks with Gaussian weights :math:`\mathcal N(0, s^2/n)` below, at and above the
+  He scale :math:`\sqrt 2`, measured against the prediction :math:`(s^2/2)^{d/2}`
+  (:func:`relu_networks`), and the same weights without the ReLU (:func:`linear_same_weights`);
+- clipping by the global norm applied to the gradients of the exploding ReLU network
+  (:func:`exploding_problem`, :func:`clip_gradients`), and one step of gradient descent with
+  the clipped gradient (:func:`clipped_step`).
+
+Examples
+--------
+>>> from gradwatch.experiments import exploding_math
+>>> settings = exploding_math.Settings(depth=4, width=16, seeds=[0])
+>>> numbers = exploding_math.run(settings, figures=False).numbers
+>>> numbers["depth"], round(numbers["clip"]["norm_clipped"], 6)
+(4, 1.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradwatch import clip, diagnostics, optim, plotting, theory
+from gradwatch._validation import Array
+from gradwatch.experiments import (
+    Progress,
+    Result,
+    no_progress,
+    non_negative,
+    positive,
+    require,
+)
+from gradwatch.network import MLP
+
+#: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
+_LOG_RANGE = 100 * math.log(10.0)
+
+#: The He scale :math:`\sqrt 2`, at which a ReLU layer keeps the expected squared norm.
+HE_SCALE = float(np.sqrt(2.0))
+
+
+@dataclass(frozen=True)
+class Settings:
+    r"""The settings of the experiment (``[settings]`` of ``conf/exploding_math.toml``).
+
+    Attributes
+    ----------
+    depth : int
+        Layers of every network (for the ReLU networks the output layer is a ReLU layer too).
+    width : int
+        Width of every layer.
+    scales : list of float
+        Weight scales :math:`s` of the ReLU networks: weights drawn from
+        :math:`\mathcal N(0, s^2/\text{width})`. Distinct, positive, with
+        :math:`(s/\sqrt 2)^{\text{depth}} \ge 10^{-100}` and
+        :math:`s^{\text{depth}} \le 10^{50}`.
+    seeds : list of int
+        One network, input batch and output gradient per seed; the first also builds the
+        orthogonal network and the exploding network that is clipped.
+    n_samples : int
+        Inputs per batch.
+    clip_threshold : float
+        The threshold :math:`\theta` of clipping by global norm.
+    orthogonal_gain : float
+        Every singular value of the orthogonal network's weight matrices, with
+        :math:`g^{\text{depth}}` in :math:`[10^{-100}, 10^{100}]`.
+    learning_rate : float
+        :math:`\eta` of the one gradient-descent step taken with the clipped gradient.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> exploding_math.Settings().depth
+    20
+    >>> exploding_math.Settings(clip_threshold=0.0)
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'clip_threshold' = 0.0: expected a positive number
+    """
+
+    depth: int = 20
+    width: int = 256
+    scales: list[float] = field(default_factory=lambda: [1.2, HE_SCALE, 1.7])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
+    n_samples: int = 32
+    clip_threshold: float = 1.0
+    orthogonal_gain: float = 1.1
+    learning_rate: float = 0.01
+
+    def __post_init__(self) -> None:
+        positive("depth", self.depth)
+        positive("width", self.width)
+        positive("scales", self.scales)
+        require(len(set(self.scales)) == len(self.scales), "scales", self.scales, "distinct scales")
+        for i, s in enumerate(self.scales):
+            # the ReLU gradient (s / sqrt 2)**depth and the linear one s**depth, far from under-
+            # and overflow (the loss of the exploding network grows like s**(2 depth))
+            require(
+                self.depth * math.log(s / HE_SCALE) >= -_LOG_RANGE
+                and self.depth * math.log(s) <= _LOG_RANGE / 2,
+                f"scales[{i}]",
+                s,
+                f"a scale s with (s / sqrt 2)**depth >= 1e-100 and s**depth <= 1e50 "
+                f"(depth = {self.depth})",
+            )
+        non_negative("seeds", self.seeds)
+        positive("n_samples", self.n_samples)
+        positive("clip_threshold", self.clip_threshold)
+        positive("orthogonal_gain", self.orthogonal_gain)
+        require(
+            self.depth * abs(math.log(self.orthogonal_gain)) <= _LOG_RANGE,
+            "orthogonal_gain",
+            self.orthogonal_gain,
+            f"a gain g with g**depth in [1e-100, 1e100] (depth = {self.depth})",
+        )
+        positive("learning_rate", self.learning_rate)
+
+
+# ---------------------------------------------------------------------------------------------
+# The steps, in the order of the page.
+# ---------------------------------------------------------------------------------------------
+
+
+def orthogonal_profile(settings: Settings) -> Array:
+    """Gradient size against depth in a linear network of orthogonal matrices times a gain.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``width``, ``depth``, ``orthogonal_gain``, ``n_samples`` and the first of
+        ``seeds``.
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+        Entry ``d``: the gradient's size after ``d`` layers relative to the output's, exactly
+        ``orthogonal_gain ** d``.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=3, width=8, orthogonal_gain=2.0)
+    >>> exploding_math.orthogonal_profile(settings).round(9).tolist()
+    [1.0, 2.0, 4.0, 8.0]
+    """
+    seed = settings.seeds[0]
+    net = diagnostics.random_mlp(
+        settings.width,
+        settings.depth,
+        "identity",
+        sigma_w=settings.orthogonal_gain,
+        seed=seed,
+        weights="orthogonal",
+    )
+    growth: Array = diagnostics.depth_profile(net, settings.n_samples, seed=seed)
+    return growth
+
+
+@dataclass(frozen=True)
+class ReluProfiles:
+    r"""Gradient sizes against depth in the ReLU networks, each keyed by its weight scale.
+
+    Attributes
+    ----------
+    measured : dict of float to ndarray, shape (depth + 1,)
+        Entry ``d``: the RMS ratio of the gradient's size after ``d`` layers to its size at the
+        output, measured (:func:`gradwatch.diagnostics.measured_gradient_norms`).
+    predicted : dict of float to ndarray, shape (depth + 1,)
+        The prediction :math:`(s/\sqrt 2)^{d}` (:func:`gradwatch.theory.relu_gradient_norms`).
+    squared_factors : dict of float to float
+        The per-layer factor of the squared norm fitted to the measured ratios, to compare with
+        :math:`s^2/2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments import exploding_math
+    >>> profiles = exploding_math.ReluProfiles({2.0: np.ones(2)}, {2.0: np.ones(2)}, {2.0: 2.0})
+    >>> profiles.squared_factors
+    {2.0: 2.0}
+    """
+
+    measured: dict[float, Array]
+    predicted: dict[float, Array]
+    squared_factors: dict[float, float]
+
+
+def relu_networks(settings: Settings, progress: Progress = no_progress) -> ReluProfiles:
+    r"""Gradient size against depth in deep ReLU networks, measured and predicted.
+
+    For every scale :math:`s`, builds one network of ``depth`` ReLU layers per seed (weights
+    :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a standard normal
+    output gradient and averages the squared ratios over the seeds.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
+    progress : callable, optional
+        Called as ``progress("ReLU networks", done, len(scales))``.
+
+    Returns
+    -------
+    ReluProfiles
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=10, width=128, scales=[2.0], seeds=[0, 1])
+    >>> profiles = exploding_math.relu_networks(settings)
+    >>> abs(profiles.squared_factors[2.0] / 2.0 - 1) < 0.1  # s**2 / 2 = 2 per layer
+    True
+    >>> round(profiles.predicted[2.0][2].item(), 9)
+    2.0
+    """
+    measured, predicted, squared_factors = {}, {}, {}
+    for i, s in enumerate(settings.scales):
+        measured[s] = diagnostics.measured_gradient_norms(
+            settings.depth,
+            settings.width,
+            s,
+            "relu",
+            seeds=settings.seeds,
+            n_samples=settings.n_samples,
+        )
+        predicted[s] = theory.relu_gradient_norms(settings.depth, s)
+        squared_factors[s] = diagnostics.fit_per_layer_factor(measured[s]) ** 2
+        progress("ReLU networks", i + 1, len(settings.scales))
+    return ReluProfiles(measured, predicted, squared_factors)
+
+
+def linear_same_weights(settings: Settings) -> Array:
+    """Gradient size against depth with the weights of the largest scale, without the ReLU.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
+
+    Returns
+    -------
+    ndarray, shape (depth + 1,)
+        As for the ReLU networks of :func:`relu_networks` at ``max(scales)``, with the same
+        seeds (so the same weights), but linear layers.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=3, width=64, scales=[2.0], seeds=[0])
+    >>> ratios = exploding_math.linear_same_weights(settings)
+    >>> ratios.shape, bool(ratios[-1] > 4)
+    ((4,), True)
+    """
+    ratios: Array = diagnostics.measured_gradient_norms(
+        settings.depth,
+        settings.width,
+        max(settings.scales),
+        "identity",
+        seeds=settings.seeds,
+        n_samples=settings.n_samples,
+    )
+    return ratios
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The exploding ReLU network and a batch of random inputs and targets.
+
+    Attributes
+    ----------
+    net : MLP
+    x : ndarray, shape (n_samples, width)
+    y : ndarray, shape (n_samples, width)
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> problem = exploding_math.exploding_problem(exploding_math.Settings(depth=2, width=4))
+    >>> problem.x.shape, problem.net.sizes
+    ((32, 4), [4, 4, 4])
+    """
+
+    net: MLP
+    x: Array
+    y: Array
+
+
+def exploding_problem(settings: Settings) -> Problem:
+    """Build the ReLU network of the largest scale, with standard normal inputs and targets.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``width``, ``depth``, ``scales``, ``n_samples`` and the first of ``seeds``.
+
+    Returns
+    -------
+    Problem
+        The network has the weights of the first seed's network at ``max(scales)`` in
+        :func:`relu_networks`.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> problem = exploding_math.exploding_problem(exploding_math.Settings(depth=2, width=4))
+    >>> problem.net.layers[0].activation.name, problem.y.shape
+    ('relu', (32, 4))
+    """
+    seed = settings.seeds[0]
+    net: MLP = diagnostics.random_mlp(
+        settings.width, settings.depth, "relu", sigma_w=max(settings.scales), seed=seed
+    )
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((settings.n_samples, settings.width))
+    y = rng.standard_normal((settings.n_samples, settings.width))
+    return Problem(net, x, y)
+
+
+@dataclass(frozen=True)
+class Clipping:
+    r"""Gradients before and after clipping by the global norm.
+
+    Attributes
+    ----------
+    grads, clipped : list of ndarray
+        The gradients of every parameter, before and after clipping.
+    norm, norm_clipped : float
+        Their global norms :math:`G` and :math:`\min(G, \theta)`.
+    cosine : float
+        The cosine between the two, as long vectors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments import exploding_math
+    >>> exploding_math.Clipping([np.ones(1)], [np.ones(1)], 1.0, 1.0, 1.0).cosine
+    1.0
+    """
+
+    grads: list[Array]
+    clipped: list[Array]
+    norm: float
+    norm_clipped: float
+    cosine: float
+
+
+def clip_gradients(problem: Problem, settings: Settings) -> Clipping:
+    """Clip the gradients of a mean squared error by their global norm.
+
+    Parameters
+    ----------
+    problem : Problem
+        From :func:`exploding_problem`.
+    settings : Settings
+        Uses ``clip_threshold``.
+
+    Returns
+    -------
+    Clipping
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=2, width=4, clip_threshold=1e-3)
+    >>> clipping = exploding_math.clip_gradients(exploding_math.exploding_problem(settings),
+    ...                                          settings)
+    >>> round(clipping.norm_clipped, 9), round(clipping.cosine, 9)
+    (0.001, 1.0)
+    """
+    _, buffers = problem.net.loss_and_grads(problem.x, problem.y, loss="mse")
+    grads = [g.copy() for g in buffers]  # the network reuses its buffers at the next pass
+    clipped, G = clip.clip_by_global_norm(grads, settings.clip_threshold)
+    flat = np.concatenate([g.ravel() for g in grads])
+    flat_clipped = np.concatenate([g.ravel() for g in clipped])
+    cosine = float(flat @ flat_clipped / (np.linalg.norm(flat) * np.linalg.norm(flat_clipped)))
+    return Clipping(grads, clipped, G, clip.global_norm(clipped), cosine)
+
+
+@dataclass(frozen=True)
+class Step:
+    r"""One step of gradient descent with the clipped gradient.
+
+    Attributes
+    ----------
+    length : float
+        The global norm of the change of the parameters, :math:`\eta \min(G, \theta)`.
+    norm_next : float
+        The global norm of the gradient at the new parameters.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> exploding_math.Step(0.01, 5.0).length
+    0.01
+    """
+
+    length: float
+    norm_next: float
+
+
+def clipped_step(problem: Problem, clipping: Clipping, settings: Settings) -> Step:
+    """Take one step of gradient descent with the clipped gradient, in place.
+
+    Parameters
+    ----------
+    problem : Problem
+        From :func:`exploding_problem`; its network's parameters are updated.
+    clipping : Clipping
+        From :func:`clip_gradients` on the same problem.
+    settings : Settings
+        Uses ``learning_rate``.
+
+    Returns
+    -------
+    Step
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=2, width=4, clip_threshold=1e-3,
+    ...                                    learning_rate=0.5)
+    >>> problem = exploding_math.exploding_problem(settings)
+    >>> step = exploding_math.clipped_step(
+    ...     problem, exploding_math.clip_gradients(problem, settings), settings)
+    >>> round(step.length, 9)
+    0.0005
+    """
+    params = problem.net.params()
+    before = [p.copy() for p in params]
+    optim.SGD(lr=settings.learning_rate).step(params, clipping.clipped)
+    length = clip.global_norm([p - b for p, b in zip(params, before, strict=True)])
+    _, grads_next = problem.net.loss_and_grads(problem.x, problem.y, loss="mse")
+    return Step(length, clip.global_norm(grads_next))
+
+
+# ---------------------------------------------------------------------------------------------
+# The numbers, the figure and the whole run.
+# ---------------------------------------------------------------------------------------------
+
+
+def _nearest(scales: list[float], target: float) -> float:
+    """Return the scale of ``scales`` nearest to ``target``."""
+    return min(scales, key=lambda s: abs(s - target))
+
+
+def summarise(
+    settings: Settings,
+    growth: Array,
+    relu: ReluProfiles,
+    linear_high: Array,
+    clipping: Clipping,
+    step: Step,
+) -> dict[str, Any]:
+    r"""Turn the steps' results into the numbers of the page, JSON-ready.
+
+    Parameters
+    ----------
+    settings : Settings
+    growth : ndarray
+        From :func:`orthogonal_profile`.
+    relu : ReluProfiles
+        From :func:`relu_networks`.
+    linear_high : ndarray
+        From :func:`linear_same_weights`.
+    clipping : Clipping
+        From :func:`clip_gradients`.
+    step : Step
+        From :func:`clipped_step`.
+
+    Returns
+    -------
+    dict
+        ``depth``, ``width``, ``n_seeds``; ``orthogonal`` (``gain`` and ``growth``, the ratio at
+        the input); ``relu`` (the smallest and the largest scale ``s_low``, ``s_high``; the
+        fitted per-layer factors of the squared norm ``chi_low``, ``chi_he`` (at the scale
+        nearest :math:`\sqrt 2`), ``chi_high`` and the predictions ``chi_low_theory``,
+        ``chi_high_theory``; the ratios at the input at the largest scale with the ReLU,
+        ``end_high``, and without, ``end_linear_high``; ``scales``, ``chi``, ``chi_theory`` and
+        ``measured``, one entry per scale); ``clip`` (``theta``, the global norm ``norm`` before
+        and ``norm_clipped`` after clipping, ``cosine``, ``lr``, the ``step`` length and the
+        global norm ``norm_next`` at the new weights).
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=4, width=16, seeds=[0])
+    >>> problem = exploding_math.exploding_problem(settings)
+    >>> clipping = exploding_math.clip_gradients(problem, settings)
+    >>> numbers = exploding_math.summarise(
+    ...     settings,
+    ...     exploding_math.orthogonal_profile(settings),
+    ...     exploding_math.relu_networks(settings),
+    ...     exploding_math.linear_same_weights(settings),
+    ...     clipping,
+    ...     exploding_math.clipped_step(problem, clipping, settings),
+    ... )
+    >>> round(numbers["orthogonal"]["growth"], 4), numbers["relu"]["chi_high_theory"]
+    (1.4641, 1.445)
+    """
+    scales = settings.scales
+    low, high = min(scales), max(scales)
+    return {
+        "depth": settings.depth,
+        "width": settings.width,
+        "n_seeds": len(settings.seeds),
+        "orthogonal": {"gain": settings.orthogonal_gain, "growth": float(growth[-1])},
+        "relu": {
+            "s_low": low,
+            "s_high": high,
+            "chi_low": relu.squared_factors[low],
+            "chi_low_theory": low * low / 2,
+            "chi_he": relu.squared_factors[_nearest(scales, HE_SCALE)],
+            "chi_high": relu.squared_factors[high],
+            "chi_high_theory": high * high / 2,
+            "end_high": float(relu.measured[high][-1]),
+            "end_linear_high": float(linear_high[-1]),
+            "scales": list(scales),
+            "chi": [relu.squared_factors[s] for s in scales],
+            "chi_theory": [s * s / 2 for s in scales],
+            "measured": [relu.measured[s].tolist() for s in scales],
+        },
+        "clip": {
+            "theta": settings.clip_threshold,
+            "norm": clipping.norm,
+            "norm_clipped": clipping.norm_clipped,
+            "cosine": clipping.cosine,
+            "lr": settings.learning_rate,
+            "step": step.length,
+            "norm_next": step.norm_next,
+        },
+    }
+
+
+def figure_relu_scale(settings: Settings, relu: ReluProfiles) -> Any:
+    """Gradient size against depth in the ReLU networks: measured points, predicted lines.
+
+    Parameters
+    ----------
+    settings : Settings
+    relu : ReluProfiles
+        From :func:`relu_networks`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=3, width=8, seeds=[0])
+    >>> fig = exploding_math.figure_relu_scale(settings, exploding_math.relu_networks(settings))
+    >>> fig.axes[0].get_title()
+    'ReLU networks, width 8'
+    """
+    return plotting.norms_against_depth(
+        {f"s = {s:.3g}": relu.measured[s] for s in settings.scales},
+        {f"s = {s:.3g}": relu.predicted[s] for s in settings.scales},
+        title=f"ReLU networks, width {settings.width}",
+    )
+
+
+def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
+    """Run the experiment: the steps of the page, its numbers and its figure.
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : callable, optional
+        Called as ``progress(label, done, total)``.
+    figures : bool, default True
+        Draw the figure ``relu_scale``.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=3, width=8, seeds=[0])
+    >>> sorted(exploding_math.run(settings).figures)
+    ['relu_scale']
+    """
+    growth = orthogonal_profile(settings)
+    relu = relu_networks(settings, progress)
+    linear_high = linear_same_weights(settings)
+    problem = exploding_problem(settings)
+    clipping = clip_gradients(problem, settings)
+    step = clipped_step(problem, clipping, settings)
+    progress("clipping", 1, 1)
+    numbers = summarise(settings, growth, relu, linear_high, clipping, step)
+    if not figures:
+        return Result(numbers=numbers)
+    return Result(numbers=numbers, figures={"relu_scale": figure_relu_scale(settings, relu)})

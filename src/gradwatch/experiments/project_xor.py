@@ -1,0 +1,493 @@
+r"""A 2-4-1 sigmoid network learns XOR, and a classic backpropagation bug stalls it.
+
+The experiment of the page ``docs/project_xor.md`` (settings ``conf/project_xor.toml``). The
+network is trained by full-batch gradient descent on the four points of XOR, once with the
+correct sigmoid derivative :math:`a(1 - a)` and once with :class:`SigmoidAppliedTwice`, whose
+backward pass evaluates :math:`\sigma'` at the output :math:`a` instead of at :math:`z`. The
+gradient check (:func:`gradwatch.gradcheck`) of the untrained networks tells the two apart at
+once, and at the weights where the buggy run ended the true gradient is several times the
+computed one.
+
+Examples
+--------
+>>> result = run(Settings(steps=20), figures=False)
+>>> result.numbers["passed"]
+{'correct': True, 'buggy': False}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradwatch import losses, optim, plotting, training
+from gradwatch._validation import Array
+from gradwatch.activations import Activation, Sigmoid
+from gradwatch.clip import global_norm
+from gradwatch.experiments import (
+    Progress,
+    Result,
+    activation,
+    no_progress,
+    non_negative,
+    positive,
+    require,
+)
+from gradwatch.gradcheck import GradCheckReport, gradcheck
+from gradwatch.network import MLP
+from gradwatch.training import History
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of the XOR project page (``conf/project_xor.toml``).
+
+    Attributes
+    ----------
+    sizes : list of int
+        Widths: two inputs, the hidden layers, one output.
+    activation : str
+        Activation of the hidden and the output layers.
+    loss : str
+        Name of the loss (see :func:`gradwatch.losses.names`).
+    lr : float
+        Learning rate of plain gradient descent.
+    steps : int
+        Full-batch steps of training.
+    seed : int
+        Seed of the initial weights.
+    eps : float
+        Step of the gradient check's finite differences.
+    rtol : float
+        Largest relative error that passes the gradient check.
+
+    Examples
+    --------
+    >>> Settings().sizes
+    [2, 4, 1]
+    >>> Settings(sizes=[3, 4, 1])
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'sizes' = [3, 4, 1]: expected two inputs ...
+    """
+
+    sizes: list[int] = field(default_factory=lambda: [2, 4, 1])
+    activation: str = "sigmoid"
+    loss: str = "mse"
+    lr: float = 2.0
+    steps: int = 1000
+    seed: int = 0
+    eps: float = 1e-6
+    rtol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        positive("sizes", self.sizes)
+        require(
+            len(self.sizes) >= 2 and self.sizes[0] == 2 and self.sizes[-1] == 1,
+            "sizes",
+            self.sizes,
+            "two inputs first and one output last, e.g. [2, 4, 1]",
+        )
+        activation("activation", self.activation)
+        require(self.loss in losses.names(), "loss", self.loss, f"one of: {losses.names()}")
+        non_negative("lr", self.lr)
+        positive("steps", self.steps)
+        non_negative("seed", self.seed)
+        positive("eps", self.eps)
+        positive("rtol", self.rtol)
+
+
+class SigmoidAppliedTwice(Sigmoid):
+    r"""The sigmoid with a wrong backward pass: :math:`\sigma'` evaluated at :math:`a = \sigma(z)`.
+
+    The forward pass is the sigmoid's; the slope is :math:`\sigma(a)(1 - \sigma(a))` where the
+    right one is :math:`a(1 - a)`.
+
+    Examples
+    --------
+    >>> a = np.array([0.0, 0.5, 1.0])
+    >>> SigmoidAppliedTwice().derivative_from_output(a).round(3)
+    array([0.25 , 0.235, 0.197])
+    >>> Sigmoid().derivative_from_output(a)
+    array([0.  , 0.25, 0.  ])
+    """
+
+    def derivative_from_output(self, a: Array) -> Array:
+        r"""Return :math:`\sigma(a)(1 - \sigma(a))`, the sigmoid's slope at :math:`a`: the bug."""
+        return super().derivative(a)  # sigma(a) * (1 - sigma(a)); the right slope is a * (1 - a)
+
+
+def xor_data() -> tuple[Array, Array]:
+    """Return the four points of XOR: the target is 1 when exactly one input is 1.
+
+    Returns
+    -------
+    x : ndarray, shape (4, 2)
+        ``[[0, 0], [0, 1], [1, 0], [1, 1]]``, float64.
+    y : ndarray, shape (4, 1)
+        ``[[0], [1], [1], [0]]``, float64.
+
+    Examples
+    --------
+    >>> x, y = xor_data()
+    >>> x.tolist(), y.ravel().tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0])
+    """
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    return x, y
+
+
+def network(settings: Settings, activation: str | Activation | None = None) -> MLP:
+    """Build the untrained network of the project: one activation in every layer.
+
+    Parameters
+    ----------
+    settings : Settings
+    activation : str or Activation, optional
+        Used in the hidden and the output layers instead of ``settings.activation``.
+
+    Returns
+    -------
+    MLP
+        Widths ``settings.sizes``, weights drawn from ``settings.seed``.
+
+    Examples
+    --------
+    >>> network(Settings())
+    MLP([2, 4, 1], activation=Sigmoid(), output_activation=Sigmoid(), dtype=float64)
+    """
+    act = settings.activation if activation is None else activation
+    return MLP(settings.sizes, activation=act, output_activation=act, seed=settings.seed)
+
+
+def train(settings: Settings, activation: str | Activation | None = None) -> tuple[MLP, History]:
+    """Train the network of :func:`network` on :func:`xor_data` with plain gradient descent.
+
+    Every step uses the four points (full batch) and ``SGD(lr)``, for ``steps`` steps.
+
+    Parameters
+    ----------
+    settings : Settings
+    activation : str or Activation, optional
+        Passed to :func:`network`.
+
+    Returns
+    -------
+    net : MLP
+        The trained network.
+    history : History
+        What :func:`gradwatch.train` recorded.
+
+    Examples
+    --------
+    >>> net, history = train(Settings(lr=1.0, steps=50))
+    >>> history.steps, bool(history.loss[-1] < history.loss[0])
+    (50, True)
+    """
+    x, y = xor_data()
+    net = network(settings, activation)
+    history = training.train(
+        net,
+        x,
+        y,
+        loss=settings.loss,
+        optimizer=optim.SGD(lr=settings.lr),
+        steps=settings.steps,
+        seed=settings.seed,
+        progress=False,
+    )
+    return net, history
+
+
+def gradient_norms(net: MLP, settings: Settings) -> tuple[float, float]:
+    """Norms of the computed (backpropagated) and of the true (finite-difference) gradient.
+
+    Parameters
+    ----------
+    net : MLP
+        Checked at its current weights, on :func:`xor_data`.
+    settings : Settings
+        ``loss``, ``eps`` and ``rtol`` of the check.
+
+    Returns
+    -------
+    computed, true : float
+        Global norms of the two gradients (:func:`gradwatch.clip.global_norm`).
+
+    Examples
+    --------
+    >>> settings = Settings()
+    >>> computed, true = gradient_norms(network(settings), settings)
+    >>> bool(np.isclose(computed, true))
+    True
+    """
+    x, y = xor_data()
+    report = gradcheck(net, x, y, loss=settings.loss, eps=settings.eps, rtol=settings.rtol)
+    computed = global_norm(list(report.analytic.values()))
+    true = global_norm(list(report.numeric.values()))
+    return computed, true
+
+
+def check_untrained(settings: Settings) -> dict[str, GradCheckReport]:
+    """Gradient checks of the untrained network, with the correct and with the buggy sigmoid.
+
+    Parameters
+    ----------
+    settings : Settings
+        The network of :func:`network`, checked with ``loss``, ``eps`` and ``rtol``.
+
+    Returns
+    -------
+    dict
+        ``{"correct": report, "buggy": report}``; the buggy network uses
+        :class:`SigmoidAppliedTwice` in both layers.
+
+    Examples
+    --------
+    >>> reports = check_untrained(Settings())
+    >>> reports["correct"].passed, reports["buggy"].passed
+    (True, False)
+    """
+    x, y = xor_data()
+    nets = {"correct": network(settings), "buggy": network(settings, SigmoidAppliedTwice())}
+    return {
+        label: gradcheck(net, x, y, loss=settings.loss, eps=settings.eps, rtol=settings.rtol)
+        for label, net in nets.items()
+    }
+
+
+def _predictions(net: MLP) -> dict[str, float]:
+    """Return the outputs of ``net`` for the four points of XOR, as ``{"p0": ..., "p3": ...}``."""
+    x, _ = xor_data()
+    return {f"p{i}": float(p) for i, p in enumerate(net.forward(x).ravel())}
+
+
+def summarise(
+    settings: Settings,
+    trained: tuple[MLP, History],
+    buggy: tuple[MLP, History],
+    end_norms: tuple[float, float],
+    reports: Mapping[str, GradCheckReport],
+) -> dict[str, Any]:
+    """Turn the steps' results into the numbers of the page, JSON-ready.
+
+    Parameters
+    ----------
+    settings : Settings
+    trained, buggy : tuple of (MLP, History)
+        From :func:`train` with the correct sigmoid and with :class:`SigmoidAppliedTwice`.
+    end_norms : tuple of float
+        From :func:`gradient_norms` at the weights where the buggy run ended.
+    reports : mapping of str to GradCheckReport
+        From :func:`check_untrained`.
+
+    Returns
+    -------
+    dict
+        The settings shown (``steps``, ``lr``, ``rtol``); the losses (``initial_loss``,
+        ``final_loss``, ``buggy_final_loss``, ``loss_ratio``); the outputs for the four points
+        (``predictions`` and ``buggy_predictions``, keys ``p0`` to ``p3``), the buggy network's
+        points on the right side of 0.5 (``buggy_right``) and the margins
+        (``buggy_confidence``, the largest distance of its outputs from 0.5;
+        ``correct_confidence``, the smallest of the correct network); the gradient norms at
+        the end of the buggy run (``end_computed``, ``end_true``, ``end_ratio``); the checks
+        (``max_rel_error`` and ``passed`` of ``correct`` and ``buggy``, ``buggy_min_rel_error``,
+        the smallest per-parameter error of the buggy check, and as Markdown ``worst``, its
+        worst entry, and ``buggy_rel_errors``, its error per parameter).
+
+    Examples
+    --------
+    >>> settings = Settings(steps=20)
+    >>> net, history = train(settings)
+    >>> buggy_net, buggy_history = train(settings, activation=SigmoidAppliedTwice())
+    >>> numbers = summarise(
+    ...     settings,
+    ...     (net, history),
+    ...     (buggy_net, buggy_history),
+    ...     gradient_norms(buggy_net, settings),
+    ...     check_untrained(settings),
+    ... )
+    >>> numbers["passed"], numbers["steps"], sorted(numbers["predictions"])
+    ({'correct': True, 'buggy': False}, 20, ['p0', 'p1', 'p2', 'p3'])
+    """
+    net, history = trained
+    buggy_net, buggy_history = buggy
+    x, y = xor_data()
+    predictions, buggy_predictions = net.forward(x), buggy_net.forward(x)
+    computed, true = end_norms
+    name, index = reports["buggy"].worst
+    rel_errors = reports["buggy"].rel_errors
+    return {
+        "steps": settings.steps,
+        "lr": settings.lr,
+        "rtol": settings.rtol,
+        "initial_loss": float(history.loss[0]),
+        "final_loss": float(history.loss[-1]),
+        "buggy_final_loss": float(buggy_history.loss[-1]),
+        "loss_ratio": float(buggy_history.loss[-1] / history.loss[-1]),
+        "predictions": _predictions(net),
+        "buggy_predictions": _predictions(buggy_net),
+        "buggy_right": int(np.sum((buggy_predictions > 0.5) == (y > 0.5))),
+        "buggy_confidence": float(np.max(np.abs(buggy_predictions - 0.5))),
+        "correct_confidence": float(np.min(np.abs(predictions - 0.5))),
+        "end_computed": computed,
+        "end_true": true,
+        "end_ratio": true / computed,
+        "max_rel_error": {key: report.max_rel_error for key, report in reports.items()},
+        "passed": {key: report.passed for key, report in reports.items()},
+        "buggy_min_rel_error": min(rel_errors.values()),
+        "worst": f"`{name}{list(index)}`",
+        "buggy_rel_errors": ", ".join(f"`{key}` {value:.2f}" for key, value in rel_errors.items()),
+    }
+
+
+def figure_loss_curves(histories: Mapping[str, Any], *, logy: bool = True) -> Any:
+    """Plot the loss per step of one or more training runs on shared axes.
+
+    Parameters
+    ----------
+    histories : mapping of label to History or sequence of float
+        A :class:`~gradwatch.History` (its ``loss`` is drawn) or the losses themselves.
+    logy : bool, default True
+        Logarithmic y axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = figure_loss_curves({"a": [1.0, 0.5], "b": [1.0, 0.1, 0.01]})
+    >>> fig.axes[0].get_ylabel(), [len(line.get_xdata()) for line in fig.axes[0].get_lines()]
+    ('loss', [2, 3])
+    """
+    fig, ax = plotting.figure(height=3.6)
+    with plotting.style():
+        for i, (label, run_) in enumerate(histories.items()):
+            values = np.asarray(getattr(run_, "loss", run_), dtype=float)
+            ax.plot(
+                np.arange(1, values.size + 1), values, color=plotting.COLORS[i % 7], label=label
+            )
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend()
+    return fig
+
+
+def figure_decision_boundary(
+    nets: MLP | Mapping[str, MLP],
+    x: Array,
+    y: Array,
+    *,
+    resolution: int = 101,
+    margin: float = 0.5,
+) -> Any:
+    """Draw what a two-input network outputs over the plane, with its 0.5 level and the data.
+
+    Parameters
+    ----------
+    nets : MLP or mapping of str to MLP
+        One network (one panel) or several, one labelled panel each; two inputs, one output.
+    x : ndarray, shape (n_samples, 2)
+    y : ndarray, shape (n_samples,) or (n_samples, 1)
+        Binary labels: class 1 is drawn as filled triangles, class 0 as open circles.
+    resolution : int, default 101
+        Grid points per axis.
+    margin : float, default 0.5
+        Space around the data.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The output as a shaded map between 0 and 1, the level 0.5 as a black line.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not have two columns.
+
+    Examples
+    --------
+    >>> net = network(Settings())
+    >>> fig = figure_decision_boundary({"one": net, "two": net}, *xor_data(), resolution=21)
+    >>> [ax.get_title() for ax in fig.axes[:2]], fig.axes[0].get_xlabel()
+    (['one', 'two'], '$x_1$')
+    """
+    points = np.asarray(x, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"x must have shape (n_samples, 2), got {points.shape}")
+    labels = np.asarray(y).reshape(-1) > 0.5
+    panels = dict(nets) if isinstance(nets, Mapping) else {"": nets}
+    fig, axes = plotting.figure(
+        1, len(panels), width=3.6 * len(panels) + 0.9, height=3.5, squeeze=False
+    )
+    u = np.linspace(points[:, 0].min() - margin, points[:, 0].max() + margin, resolution)
+    v = np.linspace(points[:, 1].min() - margin, points[:, 1].max() + margin, resolution)
+    grid_u, grid_v = np.meshgrid(u, v)
+    grid = np.column_stack([grid_u.ravel(), grid_v.ravel()])
+    image = None
+    with plotting.style():
+        for ax, (label, net) in zip(axes[0], panels.items(), strict=True):
+            output = np.asarray(net.forward(grid), dtype=float).reshape(grid_u.shape)
+            image = ax.contourf(grid_u, grid_v, output, levels=np.linspace(0, 1, 11), cmap="PuOr_r")
+            ax.contour(grid_u, grid_v, output, levels=[0.5], colors="black", linewidths=1.5)
+            ax.scatter(*points[~labels].T, s=70, facecolors="white", edgecolors="black", zorder=3)
+            ax.scatter(*points[labels].T, s=80, marker="^", color="black", zorder=3)
+            ax.set_xlabel("$x_1$")
+            ax.set_ylabel("$x_2$")
+            ax.set_aspect("equal")
+            ax.grid(False)
+            if label:
+                ax.set_title(label)
+        fig.colorbar(image, ax=list(axes[0]), label="network output", shrink=0.9)
+    return fig
+
+
+def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
+    """XOR with the correct and the wrong sigmoid derivative, and their gradient checks.
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : callable, default :func:`~gradwatch.experiments.no_progress`
+        Called as ``progress("training", done, 2)`` after each of the two runs.
+    figures : bool, default True
+        Draw ``xor_loss_curves`` and ``xor_decision_boundary``.
+
+    Returns
+    -------
+    Result
+        The numbers of :func:`summarise` and, with ``figures``, the two figures.
+
+    Examples
+    --------
+    >>> result = run(Settings(steps=20))
+    >>> sorted(result.figures)
+    ['xor_decision_boundary', 'xor_loss_curves']
+    """
+    net, history = train(settings)
+    progress("training", 1, 2)
+    buggy_net, buggy_history = train(settings, activation=SigmoidAppliedTwice())
+    progress("training", 2, 2)
+    end_norms = gradient_norms(buggy_net, settings)
+    reports = check_untrained(settings)
+    numbers = summarise(settings, (net, history), (buggy_net, buggy_history), end_norms, reports)
+    if not figures:
+        return Result(numbers=numbers)
+    x, y = xor_data()
+    correct, wrong = "correct sigmoid'", "sigmoid' applied twice"
+    return Result(
+        numbers=numbers,
+        figures={
+            "xor_loss_curves": figure_loss_curves({correct: history, wrong: buggy_history}),
+            "xor_decision_boundary": figure_decision_boundary(
+                {correct: net, wrong: buggy_net}, x, y
+            ),
+        },
+    )
