@@ -18,13 +18,15 @@ import dataclasses
 import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gradwatch import experiments
-from gradwatch.__main__ import main
 
 NO_TOOLCHAIN = "the docs toolchain is not installed: pip install -e '.[docs]'"
 jupytext = pytest.importorskip("jupytext", reason=NO_TOOLCHAIN)
@@ -121,10 +123,14 @@ def test_page_glues_the_numbers_the_command_line_writes(name, tmp_path, monkeypa
     conf.mkdir()
     write_small_conf(name, conf)
     monkeypatch.setenv("GRADWATCH_CONF_DIR", str(conf))
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(variable, "1")
 
+    # The command line as a reader runs it, in a process of its own with one BLAS thread as the
+    # pages execute (the thread count is read when NumPy loads, so not in this process).
     out = tmp_path / "results"
-    assert main(["run", name, "--no-figures", "--out", str(out)]) == 0
+    command = [sys.executable, "-m", "gradwatch", "run", name, "--no-figures", "--out", str(out)]
+    subprocess.run(command, check=True, env=os.environ.copy(), capture_output=True)
     record = json.loads((out / name / "numbers.json").read_text(encoding="utf-8"))
     expected = experiments.flatten(record["numbers"], name)
 
