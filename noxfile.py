@@ -6,38 +6,65 @@ Every session installs what it needs into its own virtual environment (uv when i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import signal
 from pathlib import Path
 
 import nox
 
-nox.needs_version = ">=2024.10.9"
+nox.needs_version = ">=2025.2.9"  # dependency groups, default= on sessions
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "lint", "docs"]
 
 ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DOCS_OUT = ROOT / "docs" / "_build" / "html"
 PYTHON = "3.11"
 # uv skips .pyc files when PYTHONDONTWRITEBYTECODE is set; compiled files keep warm builds fast.
 ENV = {"UV_COMPILE_BYTECODE": "1"}
-# One BLAS thread while pages execute: the same summation order on every machine (so a rebuild
-# gives the same numbers everywhere) and no thread contention for the pages' small products.
+# One BLAS thread, as the pages execute (docs/conf.py sets it there): the same summation order
+# on every machine, so the command line writes the numbers the pages show.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _install(session: nox.Session, *extras: str) -> None:
-    session.install("-e", f".[{','.join(extras)}]", env=ENV)
+def _install(session: nox.Session, *groups: str, extras: str = "") -> None:
+    """Install the package (editable) and the pinned dependency ``groups`` of pyproject.toml.
+
+    The install is skipped when this virtual environment already holds exactly these
+    requirements (a stamp keyed on pyproject.toml and the groups), which keeps warm runs fast;
+    ``nox -r`` or a changed pyproject.toml installs again.
+    """
+    requirements = nox.project.dependency_groups(PYPROJECT, *groups) if groups else ()
+    package = f".[{extras}]" if extras else "."
+    key = hashlib.sha256(
+        "\n".join(
+            [(ROOT / "pyproject.toml").read_text(encoding="utf-8"), package, *requirements]
+        ).encode("utf-8")
+    ).hexdigest()
+    location = getattr(session.virtualenv, "location", None)
+    stamp = Path(location) / ".gradwatch-installed" if location else None
+    if stamp is not None and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+        session.log("requirements already installed (pyproject.toml unchanged)")
+        return
+    session.install("-e", package, *requirements, env=ENV)
+    if stamp is not None:
+        stamp.write_text(key, encoding="utf-8")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=True)
 def tests(session: nox.Session) -> None:
-    """Run the test suite, the doctests of the package and the README."""
-    _install(session, "test")
+    """Run the test suite, the doctests of the package and of the README, and the page tests.
+
+    The docs toolchain is installed too: tests/test_pages.py executes every page against the
+    command line, and tests/test_docs_build.py proves that a failing cell fails the build.
+    """
+    _install(session, "test", "docs")
     session.run("pytest", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=True)
 def lint(session: nox.Session) -> None:
     """Ruff (lint and format check) and mypy in strict mode on the package."""
     _install(session, "lint")
@@ -48,56 +75,62 @@ def lint(session: nox.Session) -> None:
 
 def _sphinx_args(session: nox.Session, builder: str, out: Path) -> list[str]:
     args = ["-n", "-W", "--keep-going", "-b", builder, "docs", str(out)]
-    # jupyter-cache keys on the notebook text alone, so a change in src/ would not re-run a page:
-    # CI (and anyone who asks with `nox -s docs -- --force`) executes every page afresh.
+    # The execution cache re-runs a page when its text, the package's sources or its conf/ file
+    # change (docs/_ext). `--force` (and CI) re-reads every page (-E) and executes it afresh.
     if os.environ.get("CI") or "--force" in session.posargs:
-        args += ["-D", "nb_execution_mode=force"]
+        args += ["-E", "-D", "nb_execution_mode=force"]
     return args
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=True)
 def docs(session: nox.Session) -> None:
-    """Build the site into docs/_build/html, executing every page (never serves).
+    """Build the site into docs/_build/html, executing every page that needs it (never serves).
 
-    Then prove the build's guard: tests/test_docs_build.py builds a page whose cell raises, with
-    the same configuration, and expects the build to fail with the cell's traceback in its log.
+    ``-- --force`` executes every page afresh.
     """
-    _install(session, "docs", "test")
-    session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT), env=ONE_THREAD)
+    _install(session, "docs")
+    session.run("sphinx-build", *_sphinx_args(session, "html", DOCS_OUT))
     session.log(f"Built {DOCS_OUT / 'index.html'}")
-    session.run("pytest", "tests/test_docs_build.py")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=False)
 def linkcheck(session: nox.Session) -> None:
-    """Check the site's links into docs/_build/linkcheck (report in output.txt and output.json).
+    """Check the site's links into docs/_build/linkcheck.
 
-    Internal links, cross-references and citations must resolve: the build runs with -n -W. External
-    URLs are listed in the report but not fetched, because the build machines reach no web site
-    (docs/conf.py ignores every http(s) URL); GRADWATCH_LINKCHECK_EXTERNAL=1 fetches them too.
-    Pages execute as in a local build (jupyter-cache), never forced: only the links matter here.
+    Internal links, cross-references and citations must resolve: the build runs with -n -W.
+    External URLs are not fetched, because the build machines reach no web site (docs/conf.py
+    ignores every http(s) URL unless GRADWATCH_LINKCHECK_EXTERNAL=1); they are listed in
+    docs/_build/linkcheck/external.txt. Pages execute as in a local build (execution cache).
     """
     _install(session, "docs")
     out = ROOT / "docs" / "_build" / "linkcheck"
-    session.run(
-        "sphinx-build",
-        "-n",
-        "-W",
-        "--keep-going",
-        "-b",
-        "linkcheck",
-        "docs",
-        str(out),
-        env=ONE_THREAD,
+    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "linkcheck", "docs", str(out))
+    report = out / "output.json"
+    external = sorted(
+        {
+            f"{entry['filename']}:{entry['lineno']}: {entry['uri']}"
+            for line in report.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+            for entry in [json.loads(line)]
+            if entry["status"] == "ignored"
+        }
     )
+    (out / "external.txt").write_text("".join(f"{line}\n" for line in external), encoding="utf-8")
+    session.log(f"{len(external)} external links not fetched: {out / 'external.txt'}")
     session.log(f"Link report: {out / 'output.txt'}")
 
 
-@nox.session(name="docs-live", python=PYTHON)
+@nox.session(name="docs-live", python=PYTHON, default=False)
 def docs_live(session: nox.Session) -> None:
-    """Serve the site on http://127.0.0.1:8000 and rebuild it on every change (for authors)."""
-    _install(session, "docs")
-    session.install("sphinx-autobuild==2025.8.25", env=ENV)
+    """Serve the site on http://127.0.0.1:8000 and rebuild it on every change (for authors).
+
+    A change under docs/, src/ or conf/ rebuilds; the pages whose inputs changed execute again
+    (docs/_ext). Ctrl-C or SIGTERM to nox stops the server too.
+    """
+    _install(session, "docs", "live")
+    # nox stops the command it runs on KeyboardInterrupt; make SIGTERM take the same path, so
+    # that the server never outlives this session.
+    signal.signal(signal.SIGTERM, _interrupt)
     session.run(
         "sphinx-autobuild",
         "--host",
@@ -110,15 +143,22 @@ def docs_live(session: nox.Session) -> None:
         "conf",
         "--ignore",
         "docs/_build",
+        "-n",
+        "--keep-going",
         "docs",
         str(DOCS_OUT),
+        *session.posargs,
     )
 
 
-@nox.session(python=PYTHON)
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@nox.session(python=PYTHON, default=False)
 def experiments(session: nox.Session) -> None:
     """Run every experiment in conf/ from the command line, as a reader would."""
-    _install(session, "plot")
+    _install(session, extras="plot")
     out = Path(session.create_tmp()) / "results"
     session.run("python", "-m", "gradwatch", "list")
     session.run(
@@ -134,7 +174,7 @@ def experiments(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks under benchmarks/ and print their table (a few minutes).
 
@@ -142,11 +182,11 @@ def bench(session: nox.Session) -> None:
     ``-- --docs`` adds the site build (a cold and a warm ``nox -s docs`` in a copy: slow). They
     need NumPy alone; the comparison with PyTorch runs only where ``torch`` is importable.
     """
-    session.install("-e", ".", env=ENV)
+    _install(session)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=False)
 def browser(session: nox.Session) -> None:
     """Test the built site in Debian's Chromium through Playwright (run ``nox -s docs`` first).
 

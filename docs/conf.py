@@ -16,8 +16,18 @@ from datetime import date
 from importlib.metadata import version as _version
 from pathlib import Path
 
+import pydata_sphinx_theme
+import sphinx_book_theme
+
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
+
+# -- Where the pages execute -------------------------------------------------------------------
+# One BLAS thread in every kernel, whoever builds (nox, Read the Docs, a plain sphinx-build): the
+# same summation order everywhere, so every build gives the same numbers and the same figures.
+# The kernels inherit this process's environment.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
 
 # -- Project -----------------------------------------------------------------------------------
 
@@ -53,7 +63,14 @@ exclude_patterns = [
     "Thumbs.db",
     ".DS_Store",
 ]
-templates_path: list[str] = []
+# The themes fill in some options as the build starts (their component folders in
+# templates_path, html_css_files, html_permalinks_icon, two entries of html_theme_options); giving
+# them those values here (docs/_ext drops the folders the themes append again) keeps the
+# configuration the same from one build to the next, so a warm rebuild rewrites nothing.
+templates_path = [
+    str(Path(_theme.__file__).parent / "theme" / _theme.__name__ / "components")
+    for _theme in (sphinx_book_theme, pydata_sphinx_theme)
+]
 numfig = True  # {numref}`fig-...` gives "Fig. 3"
 numfig_secnum_depth = 0
 pygments_style = "sphinx"
@@ -166,7 +183,8 @@ html_theme = "sphinx_book_theme"
 html_title = "gradwatch"
 html_short_title = "gradwatch"
 html_static_path = ["_static"]
-html_css_files = ["gradwatch.css"]
+html_css_files = [("gradwatch.css", {"priority": 800})]
+html_permalinks_icon = "#"
 html_favicon = "_static/favicon.svg"
 html_logo = "_static/logo.svg"
 html_copy_source = True  # _sources/<page>.md behind the theme's download button
@@ -189,6 +207,8 @@ html_theme_options = {
     "logo": {"text": "gradwatch", "alt_text": "gradwatch: home"},
     # No launch buttons (Binder, Colab, Thebe): they load code from outside the site.
     "launch_buttons": {},
+    "navbar_persistent": ["search-button-field"],
+    "icon_links": [],
 }
 
 # Where the site is published: Read the Docs sets READTHEDOCS_CANONICAL_URL; the default is the

@@ -11,6 +11,10 @@
   jupytext into ``_sources/<page>.ipynb``, offered by the theme's download button next to the
   ``.md`` source.
 - **Run it yourself**: a short note under the title of every notebook page, written once here.
+- **Execution inputs**: a notebook page re-executes when the package's sources or its own
+  ``conf/<page>.toml`` change, not only its text: a hidden last cell records a hash of those
+  inputs (jupyter-cache keys on the notebook's code), and a page whose inputs changed since the
+  last build is re-read.
 - **Descriptions**: a page without ``myst: html_meta: description`` in its front matter gets
   ``<meta name="description">`` from its first paragraph.
 - **Citation style** ``author_year_round``: ``{cite:t}`` gives "Glorot and Bengio (2010)",
@@ -21,6 +25,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import re
 import shutil
@@ -142,6 +148,85 @@ def report_execution_error(app: Sphinx, exception: BaseException | None) -> None
         type="gradwatch",
         subtype="exec",
     )
+
+
+# -- Execution inputs ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_SOURCES = ROOT / "src" / "gradwatch"
+CONF = ROOT / "conf"
+INPUTS_CELL = """
+
+```{{code-cell}} ipython3
+:tags: [remove-cell]
+
+# The inputs of this page's run, added by docs/_ext: a change re-executes the page.
+# {digest}
+```
+"""
+
+
+@functools.cache
+def package_digest() -> str:
+    """Hash of the package's Python sources (computed once per build)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_SOURCES.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_SOURCES).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def page_inputs(docname: str) -> str:
+    """Hash of what a page's run depends on beyond its text: the package and its conf file."""
+    digest = hashlib.sha256(package_digest().encode("ascii"))
+    conf = CONF / f"{docname}.toml"
+    if conf.is_file():
+        digest.update(b"conf\0" + conf.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _inputs(env: Any) -> dict[str, str]:
+    if not hasattr(env, "gradwatch_inputs"):
+        env.gradwatch_inputs = {}
+    return env.gradwatch_inputs  # type: ignore[no-any-return]
+
+
+def is_notebook_source(text: str) -> bool:
+    """Whether a page's text starts with a jupytext header naming a kernel."""
+    if not text.startswith("---"):
+        return False
+    header = text[3:].split("\n---", 1)[0]
+    return "kernelspec:" in header
+
+
+def add_inputs_cell(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Append a hidden cell holding the page's input hash to a notebook page's text."""
+    if not is_notebook_source(source[0]):
+        return
+    digest = page_inputs(docname)
+    _inputs(app.env)[docname] = digest
+    source[0] = source[0].rstrip("\n") + INPUTS_CELL.format(digest=digest)
+
+
+def outdated_by_inputs(
+    _app: Sphinx, env: Any, added: set[str], _changed: set[str], removed: set[str]
+) -> list[str]:
+    """Notebook pages whose package or conf inputs changed since they were last read."""
+    return [
+        docname
+        for docname, digest in _inputs(env).items()
+        if docname not in removed and docname not in added and page_inputs(docname) != digest
+    ]
+
+
+def purge_inputs(_app: Sphinx, env: Any, docname: str) -> None:
+    _inputs(env).pop(docname, None)
+
+
+def merge_inputs(_app: Sphinx, env: Any, docnames: set[str], other: Any) -> None:
+    for docname in docnames:
+        if docname in _inputs(other):
+            _inputs(env)[docname] = _inputs(other)[docname]
 
 
 # -- Notebook pages -----------------------------------------------------------------------------
@@ -317,6 +402,20 @@ def register_bib_style() -> None:
     )
 
 
+# -- A configuration that is the same on every build ------------------------------------------
+
+
+def drop_duplicate_templates(app: Sphinx) -> None:
+    """Keep one copy of each folder in ``templates_path``.
+
+    The themes append their components folders when they are loaded, after ``conf.py`` (which
+    lists them already) has been compared with the saved configuration; without this the list
+    saved with the environment would never equal the next build's, and Sphinx would rewrite
+    every page of a warm build.
+    """
+    app.config.templates_path[:] = list(dict.fromkeys(app.config.templates_path))
+
+
 # -- Set-up -------------------------------------------------------------------------------------
 
 
@@ -331,7 +430,12 @@ def setup(app: Sphinx) -> dict[str, Any]:
         man=(skip_node, None),
         texinfo=(skip_node, None),
     )
+    app.connect("builder-inited", drop_duplicate_templates, priority=900)
     app.connect("autodoc-process-docstring", module_sections_as_rubrics)
+    app.connect("source-read", add_inputs_cell)
+    app.connect("env-get-outdated", outdated_by_inputs)
+    app.connect("env-purge-doc", purge_inputs)
+    app.connect("env-merge-info", merge_inputs)
     app.connect("doctree-read", add_run_note)
     app.connect("html-page-context", page_context)
     app.connect("build-finished", copy_mathjax)
