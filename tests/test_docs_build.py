@@ -1,4 +1,4 @@
-"""The documentation build fails on a failing cell, and shows the cell and its traceback.
+"""The documentation build: failing cells fail it, and rebuilds never show stale results.
 
 Each test builds a one-page site in a temporary folder with the site's own configuration
 (``docs/conf.py``, ``docs/_ext``, ``docs/_static``, ``docs/refs.bib``) and a fixture page from
@@ -6,12 +6,18 @@ Each test builds a one-page site in a temporary folder with the site's own confi
 and forced execution as in CI (the failing page also in the authors' ``cache`` mode). The control
 page must build; the failing one must not, and its log must show the cell and the traceback.
 
-These tests need the docs toolchain (``pip install -e '.[docs]'``) and are skipped without it;
-``nox -s docs`` installs it and runs them after building the site.
+The other tests build a miniature checkout (``docs/``, ``conf/``, ``src/gradwatch/``) to show
+that a plain rebuild re-executes a page whose conf file or package sources changed and rewrites
+nothing when nothing changed, that ``--force`` always executes, that pages get one BLAS thread
+whoever builds, and that the link check lists the external links it did not fetch.
+
+These tests need the docs toolchain (the docs dependency group), which ``nox -s tests`` installs.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -85,3 +91,106 @@ def test_failing_cell_fails_the_build_with_its_traceback(tmp_path: Path, mode: s
     assert "broken_step(numerator)" in output, output
     assert 'raise RuntimeError(f"deliberate failure in a docs cell: {value}")' in output, output
     assert not (tmp_path / "html" / "index.html").exists()
+
+
+# -- The author's loop: rebuilds see what a page depends on ---------------------------------------
+
+
+def make_project(tmp_path: Path, page: str) -> Path:
+    """A checkout in miniature: docs/ (our configuration and one page), conf/ and src/gradwatch/."""
+    project = tmp_path / "project"
+    docs = project / "docs"
+    docs.mkdir(parents=True)
+    shutil.copy2(DOCS / "conf.py", docs / "conf.py")
+    shutil.copy2(DOCS / "refs.bib", docs / "refs.bib")
+    shutil.copytree(DOCS / "_ext", docs / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(DOCS / "_static", docs / "_static")
+    shutil.copy2(FIXTURES / page, docs / "index.md")
+    (project / "conf").mkdir()
+    (project / "conf" / "index.toml").write_text("value = 1\n", encoding="utf-8")
+    (project / "src" / "gradwatch").mkdir(parents=True)
+    (project / "src" / "gradwatch" / "module.py").write_text("X = 1\n", encoding="utf-8")
+    return project
+
+
+def sphinx(project: Path, *options: str, builder: str = "html", env: dict[str, str] | None = None):
+    """Run sphinx-build on the project's docs/ as `nox -s docs` does, plus ``options``."""
+    command = [sys.executable, "-m", "sphinx", "-n", "-W", "--keep-going", "-b", builder]
+    command += [*options, str(project / "docs"), str(project / "docs" / "_build" / builder)]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        cwd=project,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return output
+
+
+def page_html(project: Path) -> str:
+    return (project / "docs" / "_build" / "html" / "index.html").read_text(encoding="utf-8")
+
+
+EXECUTED = "Executing notebook"
+
+
+def test_a_forced_build_executes_every_time(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "reads_conf.md")
+    force = ("-E", "-D", "nb_execution_mode=force")  # what `nox -s docs -- --force` passes
+    assert EXECUTED in sphinx(project, *force)
+    (project / "conf" / "index.toml").write_text("value = 2\n", encoding="utf-8")
+    assert EXECUTED in sphinx(project, *force)
+    assert "value from conf: 2" in page_html(project)
+
+
+def test_a_plain_rebuild_follows_conf_and_package_changes(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "reads_conf.md")
+    assert EXECUTED in sphinx(project)
+    assert "value from conf: 1" in page_html(project)
+    # Nothing changed: the cached run is reused and no page is rewritten.
+    quiet = sphinx(project)
+    assert EXECUTED not in quiet
+    assert "configuration has changed" not in quiet, quiet
+    assert "0 source files that are out of date" in quiet, quiet
+    # The page's conf file changed: the page runs again and shows the new value.
+    (project / "conf" / "index.toml").write_text("value = 2\n", encoding="utf-8")
+    assert EXECUTED in sphinx(project)
+    assert "value from conf: 2" in page_html(project)
+    # The package's sources changed: the page runs again too.
+    (project / "src" / "gradwatch" / "module.py").write_text("X = 2\n", encoding="utf-8")
+    assert EXECUTED in sphinx(project)
+
+
+def test_pages_execute_with_one_blas_thread_whoever_builds(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "reads_conf.md")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    sphinx(project, env=env)  # a plain sphinx-build, as Read the Docs runs it
+    assert "BLAS threads: 1" in page_html(project)
+
+
+def test_linkcheck_lists_the_external_links_it_did_not_fetch(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "reads_conf.md")
+    sphinx(project, builder="linkcheck")
+    report = project / "docs" / "_build" / "linkcheck" / "external.txt"
+    listed = report.read_text(encoding="utf-8")
+    assert "https://example.org/gradwatch-linkcheck-fixture" in listed
+
+
+def test_nox_force_rereads_and_reexecutes_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nox", reason="nox is in the test dependency group")
+    spec = importlib.util.spec_from_file_location("_gradwatch_noxfile", ROOT / "noxfile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+    monkeypatch.delenv("CI", raising=False)
+    session = type("Session", (), {"posargs": ["--force"]})()
+    args = noxfile._sphinx_args(session, "html", ROOT / "out")
+    assert "-E" in args
+    assert "nb_execution_mode=force" in args
+    session.posargs = []
+    assert "-E" not in noxfile._sphinx_args(session, "html", ROOT / "out")

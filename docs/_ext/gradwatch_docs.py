@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import json
 import re
 import shutil
 from importlib import resources
@@ -152,9 +153,6 @@ def report_execution_error(app: Sphinx, exception: BaseException | None) -> None
 
 # -- Execution inputs ---------------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_SOURCES = ROOT / "src" / "gradwatch"
-CONF = ROOT / "conf"
 INPUTS_CELL = """
 
 ```{{code-cell}} ipython3
@@ -166,20 +164,27 @@ INPUTS_CELL = """
 """
 
 
+def project_root(app: Sphinx) -> Path:
+    """The checkout: ``gradwatch_project_root`` if set, else the folder above ``docs/``."""
+    configured = app.config.gradwatch_project_root
+    return Path(configured) if configured else Path(app.confdir).resolve().parent
+
+
 @functools.cache
-def package_digest() -> str:
-    """Hash of the package's Python sources (computed once per build)."""
+def package_digest(root: Path) -> str:
+    """Hash of the package's Python sources under ``root/src/gradwatch`` (once per build)."""
+    package = root / "src" / "gradwatch"
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_SOURCES.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_SOURCES).as_posix().encode("utf-8") + b"\0")
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def page_inputs(docname: str) -> str:
+def page_inputs(root: Path, docname: str) -> str:
     """Hash of what a page's run depends on beyond its text: the package and its conf file."""
-    digest = hashlib.sha256(package_digest().encode("ascii"))
-    conf = CONF / f"{docname}.toml"
+    digest = hashlib.sha256(package_digest(root).encode("ascii"))
+    conf = root / "conf" / f"{docname}.toml"
     if conf.is_file():
         digest.update(b"conf\0" + conf.read_bytes())
     return digest.hexdigest()[:32]
@@ -203,19 +208,20 @@ def add_inputs_cell(app: Sphinx, docname: str, source: list[str]) -> None:
     """Append a hidden cell holding the page's input hash to a notebook page's text."""
     if not is_notebook_source(source[0]):
         return
-    digest = page_inputs(docname)
+    digest = page_inputs(project_root(app), docname)
     _inputs(app.env)[docname] = digest
     source[0] = source[0].rstrip("\n") + INPUTS_CELL.format(digest=digest)
 
 
 def outdated_by_inputs(
-    _app: Sphinx, env: Any, added: set[str], _changed: set[str], removed: set[str]
+    app: Sphinx, env: Any, added: set[str], _changed: set[str], removed: set[str]
 ) -> list[str]:
     """Notebook pages whose package or conf inputs changed since they were last read."""
+    root = project_root(app)
     return [
         docname
         for docname, digest in _inputs(env).items()
-        if docname not in removed and docname not in added and page_inputs(docname) != digest
+        if docname not in removed and docname not in added and page_inputs(root, docname) != digest
     ]
 
 
@@ -402,6 +408,29 @@ def register_bib_style() -> None:
     )
 
 
+# -- Link check: the external links that were not fetched -----------------------------------
+
+
+def list_external_links(app: Sphinx, exception: BaseException | None) -> None:
+    """After a link check, write the external links it ignored to ``external.txt``.
+
+    The build machines reach no web site, so ``conf.py`` ignores every http(s) URL; Sphinx
+    reports ignored links in ``output.json`` only. One line per link: ``page:line: uri``.
+    """
+    if exception is not None or app.builder.name != "linkcheck":
+        return
+    report = Path(app.outdir) / "output.json"
+    if not report.is_file():
+        return
+    entries = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line]
+    external = sorted(
+        {f"{e['filename']}:{e['lineno']}: {e['uri']}" for e in entries if e["status"] == "ignored"}
+    )
+    target = Path(app.outdir) / "external.txt"
+    target.write_text("".join(f"{line}\n" for line in external), encoding="utf-8")
+    logger.info("%d external links not fetched, listed in %s", len(external), target)
+
+
 # -- A configuration that is the same on every build ------------------------------------------
 
 
@@ -438,6 +467,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-merge-info", merge_inputs)
     app.connect("doctree-read", add_run_note)
     app.connect("html-page-context", page_context)
+    app.add_config_value("gradwatch_project_root", "", "env", types=frozenset({str}))
+    app.connect("build-finished", list_external_links)
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", report_execution_error)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
