@@ -25,6 +25,8 @@ import numpy as np
 __all__ = [
     "COLORS",
     "figure",
+    "layer_histograms",
+    "layer_shades",
     "line_by_layer",
     "norms_against_depth",
     "style",
@@ -218,6 +220,75 @@ def line_by_layer(
 # ---------------------------------------------------------------------------------------------
 # Plots shared by several pages (a page's own figures live in its experiment module).
 # ---------------------------------------------------------------------------------------------
+
+# --- per-layer histograms (Glorot and Bengio, 2010): diagnosing, initialisation ---
+
+
+def layer_shades(n_layers: int) -> list[Any]:
+    """One colour per layer, from the first (light) to the last (dark), along viridis.
+
+    Parameters
+    ----------
+    n_layers : int
+
+    Returns
+    -------
+    list of RGBA tuples
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> shades = gw.plotting.layer_shades(3)
+    >>> len(shades), shades[0] != shades[-1]
+    (3, True)
+    """
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis_r"]
+    return [cmap(0.15 + 0.85 * i / max(n_layers - 1, 1)) for i in range(n_layers)]
+
+
+def layer_histograms(
+    ax: Any,
+    values: Sequence[np.ndarray[Any, Any]],
+    labels: Sequence[str],
+    *,
+    value_range: tuple[float, float],
+    bins: int,
+    lw: float = 1.5,
+) -> None:
+    """Draw one outline histogram per layer into ``ax``, shaded by :func:`layer_shades`.
+
+    Parameters
+    ----------
+    ax : Axes
+    values : sequence of ndarray
+        One array per layer (any shape; flattened), first layer first.
+    labels : sequence of str
+        The legend entry of each layer.
+    value_range : (float, float)
+        The lowest and the highest bin edge.
+    bins : int
+        Bins of equal width between them.
+    lw : float, default 1.5
+        Width of the outlines.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> fig, ax = gw.plotting.figure()
+    >>> values = [np.zeros(4), np.ones(4)]
+    >>> gw.plotting.layer_histograms(ax, values, ["layer 1", "layer 2"], value_range=(0, 1), bins=2)
+    >>> [patch.get_label() for patch in ax.patches]
+    ['layer 1', 'layer 2']
+    """
+    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    shades = layer_shades(len(values))
+    for v, shade, label in zip(values, shades, labels, strict=True):
+        counts, _ = np.histogram(np.ravel(v), bins=edges)
+        ax.stairs(counts, edges, color=shade, lw=lw, label=label)
+
 
 # --- gradient norm against depth: vanishing_math, exploding_math, concepts, rnn ---
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
 import math
 import os
 import pkgutil
@@ -59,11 +60,15 @@ __all__ = [
     "SettingError",
     "activation",
     "at_least",
+    "at_most",
     "between",
     "conf_dir",
     "conf_names",
+    "distinct",
+    "finite",
     "flatten",
     "glue",
+    "increasing",
     "load",
     "make_settings",
     "module",
@@ -188,6 +193,21 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def finite(key: str, value: object) -> None:
+    """Check that a number, or every number of a non-empty list, is finite.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.experiments.finite("start", [1.0, float("nan")])
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'start[1]' = nan: expected a finite number
+    """
+    for where, item in _items(key, value):
+        require(_is_number(item) and math.isfinite(item), where, item, "a finite number")
+
+
 def positive(key: str, value: object, *, finite: bool = True) -> None:
     """Check that a number, or every number of a non-empty list, is above zero.
 
@@ -237,6 +257,25 @@ def at_least(key: str, value: object, minimum: float) -> None:
         require(ok, where, item, f"a number >= {minimum:g}")
 
 
+def at_most(key: str, value: object, maximum: float, *, limit: str | None = None) -> None:
+    """Check that a number, or every number of a non-empty list, is at most ``maximum``.
+
+    ``limit`` names the setting that ``maximum`` comes from, for the message (a mini-batch is at
+    most the data set: ``at_most("batch_size", 64, 256, limit="n_samples")``).
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.experiments.at_most("batch_size", 512, 256, limit="n_samples")
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'batch_size' = 512: expected at most n_samples = 256
+    """
+    bound = f"{maximum:g}" if limit is None else f"{limit} = {maximum:g}"
+    for where, item in _items(key, value):
+        require(_is_number(item) and item <= maximum, where, item, f"at most {bound}")
+
+
 def between(key: str, value: object, low: float, high: float) -> None:
     """Check that a number, or every number of a non-empty list, lies in ``[low, high]``.
 
@@ -265,6 +304,40 @@ def non_empty(key: str, value: Iterable[Any]) -> None:
     gradwatch.experiments.SettingError: setting 'thresholds' = []: expected a non-empty list
     """
     require(len(list(value)) > 0, key, value, "a non-empty list")
+
+
+def distinct(key: str, value: list[Any]) -> None:
+    """Check that a non-empty list holds no value twice (its items key the results).
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.experiments.distinct("scales", [0.5, 1.0, 0.5])
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'scales' = [0.5, 1.0, 0.5]: expected distinct values
+    """
+    non_empty(key, value)
+    require(len(set(value)) == len(value), key, value, "distinct values")
+
+
+def increasing(key: str, value: list[Any], count: int, expected: str) -> None:
+    """Check that a list holds exactly ``count`` numbers in strictly increasing order.
+
+    ``expected`` says what they are, for the message.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.experiments.increasing("scales", [0.5, 1.0, 2.0], 3, "three increasing scales")
+    >>> gw.experiments.increasing("scales", [1.0, 0.5, 2.0], 3, "three increasing scales")
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'scales' = [1.0, 0.5, 2.0]: expected three \
+increasing scales
+    """
+    in_order = all(a < b for a, b in itertools.pairwise(value))
+    require(len(value) == count and in_order, key, value, expected)
 
 
 def activation(key: str, value: object) -> None:

@@ -21,14 +21,21 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gradwatch import landscape, plotting
-from gradwatch.experiments import Progress, Result, no_progress, positive, require
+from gradwatch.experiments import (
+    Progress,
+    Result,
+    finite,
+    increasing,
+    no_progress,
+    positive,
+    require,
+)
 from gradwatch.landscape import DescentRun, Quadratic
 
 #: Names of the three runs in :func:`summarise`, in the order of ``Settings.learning_rates``.
@@ -77,16 +84,14 @@ expected three increasing learning rates (too small, good, too large)
         require(
             len(self.curvatures) == 2, "curvatures", self.curvatures, "two curvatures (a plane)"
         )
-        require(math.isfinite(self.angle), "angle", self.angle, "a finite number")
+        finite("angle", self.angle)
         require(len(self.start) == 2, "start", self.start, "two coordinates, like curvatures")
-        for i, coordinate in enumerate(self.start):
-            require(math.isfinite(coordinate), f"start[{i}]", coordinate, "a finite number")
+        finite("start", self.start)
         positive("learning_rates", self.learning_rates)
-        rates = self.learning_rates
-        require(
-            len(rates) == 3 and rates[0] < rates[1] < rates[2],
+        increasing(
             "learning_rates",
-            rates,
+            self.learning_rates,
+            3,
             "three increasing learning rates (too small, good, too large)",
         )
         positive("steps", self.steps)

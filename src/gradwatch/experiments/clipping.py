@@ -830,12 +830,12 @@ def figure_sweep(settings: Settings, sweep: Mapping[float, History]) -> Any:
     )
     fig, axes = plotting.figure(1, 2, width=9.0, height=3.6)
     with plotting.style():
-        ax = axes[0]
+        left, right = axes
         ok = np.isfinite(final)
-        ax.plot(thresholds[ok], final[ok], "o-", color=colors[0], label="final loss")
+        left.plot(thresholds[ok], final[ok], "o-", color=colors[0], label="final loss")
         if (~ok).any():
             top = float(np.max(final[ok])) * 3.0 if ok.any() else 1.0
-            ax.plot(
+            left.plot(
                 thresholds[~ok],
                 np.full(int((~ok).sum()), top),
                 "x",
@@ -844,19 +844,14 @@ def figure_sweep(settings: Settings, sweep: Mapping[float, History]) -> Any:
                 mew=2.5,
                 label="diverged",
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("threshold θ")
-        ax.set_ylabel("final loss")
-        ax.legend(fontsize=9)
-        ax = axes[1]
-        ax.plot(thresholds, grad, "o-", color=colors[2], label="G before clipping")
-        ax.plot(thresholds, step, "s--", color=colors[3], label="step length η·min(G, θ)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("threshold θ")
-        ax.set_ylabel("median over the steps")
-        ax.legend(fontsize=9)
+        right.plot(thresholds, grad, "o-", color=colors[2], label="G before clipping")
+        right.plot(thresholds, step, "s--", color=colors[3], label="step length η·min(G, θ)")
+        for ax, ylabel in zip(axes, ("final loss", "median over the steps"), strict=True):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("threshold θ")
+            ax.set_ylabel(ylabel)
+            ax.legend(fontsize=9)
     return fig
 
 

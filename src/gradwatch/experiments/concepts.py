@@ -35,6 +35,8 @@ from gradwatch.experiments import (
     Result,
     activation,
     at_least,
+    finite,
+    increasing,
     no_progress,
     non_negative,
     positive,
@@ -89,7 +91,7 @@ class Settings:
     n_samples: int = 32
 
     def __post_init__(self) -> None:
-        require(math.isfinite(self.z_min), "z_min", self.z_min, "a finite number")
+        finite("z_min", self.z_min)
         require(
             math.isfinite(self.z_max) and self.z_max > self.z_min,
             "z_max",
@@ -100,12 +102,8 @@ class Settings:
         positive("depth", self.depth)
         positive("width", self.width)
         positive("scales", self.scales)
-        scales = self.scales
-        require(
-            len(scales) == 3 and scales[0] < scales[1] < scales[2],
-            "scales",
-            scales,
-            "three increasing weight scales (small, middle, large)",
+        increasing(
+            "scales", self.scales, 3, "three increasing weight scales (small, middle, large)"
         )
         activation("activation", self.activation)
         non_negative("seeds", self.seeds)

@@ -29,6 +29,7 @@ from gradwatch.experiments import (
     Progress,
     Result,
     activation,
+    at_most,
     no_progress,
     non_negative,
     positive,
@@ -66,7 +67,7 @@ class Settings:
     >>> Settings(batch_size=512)
     Traceback (most recent call last):
     ...
-    gradwatch.experiments.SettingError: setting 'batch_size' = 512: expected at most n_samples (256)
+    gradwatch.experiments.SettingError: setting 'batch_size' = 512: expected at most n_samples = 256
     """
 
     activation: str = "tanh"
@@ -93,12 +94,7 @@ class Settings:
         require(self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
         positive("steps", self.steps)
         positive("batch_size", self.batch_size)
-        require(
-            self.batch_size <= self.n_samples,
-            "batch_size",
-            self.batch_size,
-            f"at most n_samples ({self.n_samples})",
-        )
+        at_most("batch_size", self.batch_size, self.n_samples, limit="n_samples")
         non_negative("seed", self.seed)
 
 
@@ -245,14 +241,6 @@ def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _layer_shades(n_layers: int) -> list[Any]:
-    """One colour per layer, from the first (light) to the last (dark)."""
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["viridis_r"]
-    return [cmap(0.15 + 0.85 * i / max(n_layers - 1, 1)) for i in range(n_layers)]
-
-
 def _layer_histograms(
     ax: Any,
     values: list[Array],
@@ -263,15 +251,12 @@ def _layer_histograms(
     bins: int = 50,
 ) -> None:
     """Draw one outline histogram per layer into ``ax``, in the manner of Glorot and Bengio."""
-    flat = [np.ravel(v) for v in values]
     if value_range is None:
-        low = min(float(v.min()) for v in flat)
-        high = max(float(v.max()) for v in flat)
+        low = min(float(np.min(v)) for v in values)
+        high = max(float(np.max(v)) for v in values)
         value_range = (low, high if high > low else low + 1.0)
-    edges = np.linspace(value_range[0], value_range[1], bins + 1)
-    for i, (v, shade) in enumerate(zip(flat, _layer_shades(len(flat)), strict=True)):
-        counts, _ = np.histogram(v, bins=edges)
-        ax.stairs(counts, edges, color=shade, lw=1.5, label=f"layer {i + 1}")
+    labels = [f"layer {i + 1}" for i in range(len(values))]
+    plotting.layer_histograms(ax, values, labels, value_range=value_range, bins=bins)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
     ax.set_title(title)
@@ -280,7 +265,7 @@ def _layer_histograms(
 def _update_ratio_lines(ax: Any, ratios: Array, *, guide: float, title: str) -> None:
     """Plot each layer's update:data ratio against the training step, with the guide line."""
     steps = np.arange(1, ratios.shape[0] + 1)
-    for i, shade in enumerate(_layer_shades(ratios.shape[1])):
+    for i, shade in enumerate(plotting.layer_shades(ratios.shape[1])):
         ax.plot(steps, ratios[:, i], "-", color=shade, lw=1.5, label=f"layer {i + 1}")
     guide_line = ax.axhline(guide, color="#111111", ls="--", lw=1.2)
     ax.set_yscale("log")

@@ -30,20 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import clip, diagnostics, optim, plotting, theory
+from gradwatch import clip, diagnostics, optim, theory
 from gradwatch._validation import Array
 from gradwatch.experiments import (
     Progress,
     Result,
+    _common,
     no_progress,
-    non_negative,
     positive,
     require,
 )
 from gradwatch.network import MLP
-
-#: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
-_LOG_RANGE = 100 * math.log(10.0)
 
 #: The He scale :math:`\sqrt 2`, at which a ReLU layer keeps the expected squared norm.
 HE_SCALE = float(np.sqrt(2.0))
@@ -98,27 +95,22 @@ class Settings:
     learning_rate: float = 0.01
 
     def __post_init__(self) -> None:
-        positive("depth", self.depth)
-        positive("width", self.width)
-        positive("scales", self.scales)
-        require(len(set(self.scales)) == len(self.scales), "scales", self.scales, "distinct scales")
+        _common.check_sweep(self)
         for i, s in enumerate(self.scales):
             # the ReLU gradient (s / sqrt 2)**depth and the linear one s**depth, far from under-
             # and overflow (the loss of the exploding network grows like s**(2 depth))
             require(
-                self.depth * math.log(s / HE_SCALE) >= -_LOG_RANGE
-                and self.depth * math.log(s) <= _LOG_RANGE / 2,
+                self.depth * math.log(s / HE_SCALE) >= -_common.LOG_RANGE
+                and self.depth * math.log(s) <= _common.LOG_RANGE / 2,
                 f"scales[{i}]",
                 s,
                 f"a scale s with (s / sqrt 2)**depth >= 1e-100 and s**depth <= 1e50 "
                 f"(depth = {self.depth})",
             )
-        non_negative("seeds", self.seeds)
-        positive("n_samples", self.n_samples)
         positive("clip_threshold", self.clip_threshold)
         positive("orthogonal_gain", self.orthogonal_gain)
         require(
-            self.depth * abs(math.log(self.orthogonal_gain)) <= _LOG_RANGE,
+            self.depth * abs(math.log(self.orthogonal_gain)) <= _common.LOG_RANGE,
             "orthogonal_gain",
             self.orthogonal_gain,
             f"a gain g with g**depth in [1e-100, 1e100] (depth = {self.depth})",
@@ -166,41 +158,16 @@ def orthogonal_profile(settings: Settings) -> Array:
     return growth
 
 
-@dataclass(frozen=True)
-class ReluProfiles:
-    r"""Gradient sizes against depth in the ReLU networks, each keyed by its weight scale.
-
-    Attributes
-    ----------
-    measured : dict of float to ndarray, shape (depth + 1,)
-        Entry ``d``: the RMS ratio of the gradient's size after ``d`` layers to its size at the
-        output, measured (:func:`gradwatch.diagnostics.measured_gradient_norms`).
-    predicted : dict of float to ndarray, shape (depth + 1,)
-        The prediction :math:`(s/\sqrt 2)^{d}` (:func:`gradwatch.theory.relu_gradient_norms`).
-    squared_factors : dict of float to float
-        The per-layer factor of the squared norm fitted to the measured ratios, to compare with
-        :math:`s^2/2`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gradwatch.experiments import exploding_math
-    >>> profiles = exploding_math.ReluProfiles({2.0: np.ones(2)}, {2.0: np.ones(2)}, {2.0: 2.0})
-    >>> profiles.squared_factors
-    {2.0: 2.0}
-    """
-
-    measured: dict[float, Array]
-    predicted: dict[float, Array]
-    squared_factors: dict[float, float]
-
-
-def relu_networks(settings: Settings, progress: Progress = no_progress) -> ReluProfiles:
+def relu_networks(settings: Settings, progress: Progress = no_progress) -> _common.DepthProfiles:
     r"""Gradient size against depth in deep ReLU networks, measured and predicted.
 
     For every scale :math:`s`, builds one network of ``depth`` ReLU layers per seed (weights
     :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a standard normal
-    output gradient and averages the squared ratios over the seeds.
+    output gradient and averages the squared ratios over the seeds
+    (``_common.depth_profiles``); the prediction is
+    :math:`(s/\sqrt 2)^{d}` after :math:`d` layers (:func:`gradwatch.theory.relu_gradient_norms`).
+    The fitted factor of the squared norm, ``squared_factors``, is to compare with
+    :math:`s^2/2`.
 
     Parameters
     ----------
@@ -211,7 +178,7 @@ def relu_networks(settings: Settings, progress: Progress = no_progress) -> ReluP
 
     Returns
     -------
-    ReluProfiles
+    DepthProfiles
 
     Examples
     --------
@@ -223,20 +190,9 @@ def relu_networks(settings: Settings, progress: Progress = no_progress) -> ReluP
     >>> round(profiles.predicted[2.0][2].item(), 9)
     2.0
     """
-    measured, predicted, squared_factors = {}, {}, {}
-    for i, s in enumerate(settings.scales):
-        measured[s] = diagnostics.measured_gradient_norms(
-            settings.depth,
-            settings.width,
-            s,
-            "relu",
-            seeds=settings.seeds,
-            n_samples=settings.n_samples,
-        )
-        predicted[s] = theory.relu_gradient_norms(settings.depth, s)
-        squared_factors[s] = diagnostics.fit_per_layer_factor(measured[s]) ** 2
-        progress("ReLU networks", i + 1, len(settings.scales))
-    return ReluProfiles(measured, predicted, squared_factors)
+    return _common.depth_profiles(
+        settings, "relu", theory.relu_gradient_norms, progress, label="ReLU networks"
+    )
 
 
 def linear_same_weights(settings: Settings) -> Array:
@@ -456,7 +412,7 @@ def _nearest(scales: list[float], target: float) -> float:
 def summarise(
     settings: Settings,
     growth: Array,
-    relu: ReluProfiles,
+    relu: _common.DepthProfiles,
     linear_high: Array,
     clipping: Clipping,
     step: Step,
@@ -468,7 +424,7 @@ def summarise(
     settings : Settings
     growth : ndarray
         From :func:`orthogonal_profile`.
-    relu : ReluProfiles
+    relu : DepthProfiles
         From :func:`relu_networks`.
     linear_high : ndarray
         From :func:`linear_same_weights`.
@@ -509,6 +465,7 @@ def summarise(
     """
     scales = settings.scales
     low, high = min(scales), max(scales)
+    chi = relu.squared_factors
     return {
         "depth": settings.depth,
         "width": settings.width,
@@ -517,15 +474,15 @@ def summarise(
         "relu": {
             "s_low": low,
             "s_high": high,
-            "chi_low": relu.squared_factors[low],
+            "chi_low": chi[low],
             "chi_low_theory": low * low / 2,
-            "chi_he": relu.squared_factors[_nearest(scales, HE_SCALE)],
-            "chi_high": relu.squared_factors[high],
+            "chi_he": chi[_nearest(scales, HE_SCALE)],
+            "chi_high": chi[high],
             "chi_high_theory": high * high / 2,
             "end_high": float(relu.measured[high][-1]),
             "end_linear_high": float(linear_high[-1]),
             "scales": list(scales),
-            "chi": [relu.squared_factors[s] for s in scales],
+            "chi": [chi[s] for s in scales],
             "chi_theory": [s * s / 2 for s in scales],
             "measured": [relu.measured[s].tolist() for s in scales],
         },
@@ -541,18 +498,8 @@ def summarise(
     }
 
 
-def figure_relu_scale(settings: Settings, relu: ReluProfiles) -> Any:
-    """Gradient size against depth in the ReLU networks: measured points, predicted lines.
-
-    Parameters
-    ----------
-    settings : Settings
-    relu : ReluProfiles
-        From :func:`relu_networks`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+def figure_relu_scale(settings: Settings, relu: _common.DepthProfiles) -> Any:
+    """Draw :func:`relu_networks`, points measured and lines predicted, titled by the width.
 
     Examples
     --------
@@ -562,11 +509,7 @@ def figure_relu_scale(settings: Settings, relu: ReluProfiles) -> Any:
     >>> fig.axes[0].get_title()
     'ReLU networks, width 8'
     """
-    return plotting.norms_against_depth(
-        {f"s = {s:.3g}": relu.measured[s] for s in settings.scales},
-        {f"s = {s:.3g}": relu.predicted[s] for s in settings.scales},
-        title=f"ReLU networks, width {settings.width}",
-    )
+    return _common.figure_depth_profiles(relu, title=f"ReLU networks, width {settings.width}")
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:

@@ -37,7 +37,9 @@ from gradwatch.experiments import (
     Result,
     activation,
     at_least,
+    at_most,
     between,
+    distinct,
     no_progress,
     non_negative,
     positive,
@@ -122,12 +124,7 @@ class Settings:
                 name,
                 "an activation with closed-form variance factors (g(0) = 0), e.g. tanh or relu",
             )
-        require(
-            len(set(self.activations)) == len(self.activations),
-            "activations",
-            self.activations,
-            "each activation once",
-        )
+        distinct("activations", self.activations)
         positive("naive_std", self.naive_std)
         positive("width", self.width)
         at_least("depth", self.depth, 2)
@@ -140,12 +137,7 @@ class Settings:
         require(0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
         positive("steps", self.steps)
         positive("batch_size", self.batch_size)
-        require(
-            self.batch_size <= self.train_samples,
-            "batch_size",
-            self.batch_size,
-            f"at most train_samples = {self.train_samples}",
-        )
+        at_most("batch_size", self.batch_size, self.train_samples, limit="train_samples")
         # Every predicted factor, to the power depth, must stay within float64's range.
         decades = max(
             abs(math.log10(forward * self.width * variance))
@@ -580,8 +572,6 @@ def histogram_grid(
     >>> len(fig.axes), fig.axes[1].get_title()
     (2, 'tanh, b')
     """
-    import matplotlib as mpl
-
     rows = list(values)
     if not rows or not layers:
         raise ValueError("values and layers must not be empty")
@@ -593,7 +583,7 @@ def histogram_grid(
         height=panel_size[1] * len(rows) + 0.4,
         squeeze=False,
     )
-    cmap = mpl.colormaps["viridis_r"]
+    layer_labels = [f"layer {layer}" for layer in layers]
     with plotting.style():
         for i, row in enumerate(rows):
             for j, column in enumerate(columns):
@@ -604,10 +594,9 @@ def histogram_grid(
                 flat = [np.ravel(np.asarray(per_layer[k - 1], dtype=float)) for k in layers]
                 high = max(float(np.max(np.abs(v))) for v in flat) or 1.0
                 low = -high if symmetric else min(float(v.min()) for v in flat)
-                for k, (layer, v) in enumerate(zip(layers, flat, strict=True)):
-                    shade = cmap(0.15 + 0.85 * k / max(len(flat) - 1, 1))
-                    counts, edges = np.histogram(v, bins=bins, range=(low, high))
-                    ax.stairs(counts, edges, color=shade, lw=1.4, label=f"layer {layer}")
+                plotting.layer_histograms(
+                    ax, flat, layer_labels, value_range=(low, high), bins=bins, lw=1.4
+                )
                 ax.set_yscale("log")
                 ax.minorticks_off()  # minor log ticks cost most of the drawing time here
                 ax.set_title(f"{row}, {column}")
@@ -692,21 +681,6 @@ def figure_variances(stats: dict[str, dict[str, InitStatistics]]) -> Any:
     return fig
 
 
-def figure_training(runs: dict[str, History]) -> Any:
-    """Loss and gradient norm per step of every training run.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import gradwatch as gw
-    >>> from gradwatch.experiments import initialisation
-    >>> run = gw.History(loss=np.array([4.0, 2.0]), grad_norm=np.array([3.0, 2.0]))
-    >>> [ax.get_ylabel() for ax in initialisation.figure_training({"run": run}).axes]
-    ['loss', 'G before clipping']
-    """
-    return plotting.training_curves(runs)
-
-
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
     """Predict, measure and train, in the page's order; return the numbers and figures.
 
@@ -739,6 +713,6 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
             "activation_histograms": figure_activation_histograms(settings, stats),
             "gradient_histograms": figure_gradient_histograms(settings, stats),
             "variances": figure_variances(stats),
-            "training": figure_training(runs),
+            "training": plotting.training_curves(runs),
         },
     )

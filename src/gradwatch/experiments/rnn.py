@@ -40,6 +40,8 @@ from gradwatch._validation import Array, check_positive_int
 from gradwatch.experiments import (
     Progress,
     Result,
+    at_most,
+    finite,
     no_progress,
     non_negative,
     positive,
@@ -47,10 +49,6 @@ from gradwatch.experiments import (
 )
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
-
-
-def _finite(key: str, value: float) -> None:
-    require(math.isfinite(value), key, value, "a finite number")
 
 
 @dataclass(frozen=True)
@@ -143,12 +141,11 @@ class Settings:
         positive("time_samples", self.time_samples)
         non_negative("time_input_std", self.time_input_std)
         non_negative("time_seed", self.time_seed)
-        _finite("cliff_h0", self.cliff_h0)
-        _finite("cliff_target", self.cliff_target)
+        finite("cliff_h0", self.cliff_h0)
+        finite("cliff_target", self.cliff_target)
         positive("cliff_steps", self.cliff_steps)
         require(len(self.cliff_start) == 2, "cliff_start", self.cliff_start, "2 numbers (w, b)")
-        for i, value in enumerate(self.cliff_start):
-            _finite(f"cliff_start[{i}]", value)
+        finite("cliff_start", self.cliff_start)
         positive("cliff_lr", self.cliff_lr)
         positive("cliff_descent_steps", self.cliff_descent_steps)
         positive("cliff_max_norm", self.cliff_max_norm)
@@ -169,11 +166,8 @@ class Settings:
         positive("train_lr", self.train_lr)
         positive("train_steps", self.train_steps)
         positive("train_batch_size", self.train_batch_size)
-        require(
-            self.train_batch_size <= self.train_samples,
-            "train_batch_size",
-            self.train_batch_size,
-            f"at most train_samples = {self.train_samples}",
+        at_most(
+            "train_batch_size", self.train_batch_size, self.train_samples, limit="train_samples"
         )
         positive("train_max_norm", self.train_max_norm)
         non_negative("train_seed", self.train_seed)
@@ -704,22 +698,6 @@ def figure_cliff(
     return fig
 
 
-def figure_training(runs: Mapping[str, History]) -> Any:
-    """Loss and :math:`G` per step of the RNN trained with and without clipping.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import gradwatch as gw
-    >>> from gradwatch.experiments import rnn
-    >>> run = gw.History(loss=np.array([4.0, 2.0]), grad_norm=np.array([3.0, 2.0]))
-    >>> fig = rnn.figure_training({"no clipping": run})
-    >>> [ax.get_ylabel() for ax in fig.axes]
-    ['loss', 'G before clipping']
-    """
-    return plotting.training_curves(runs)
-
-
 # ---------------------------------------------------------------------------------------------
 # The whole experiment.
 # ---------------------------------------------------------------------------------------------
@@ -762,6 +740,6 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
         figures={
             "gradient_over_time": figure_time(norms),
             "cliff": figure_cliff(settings, plain, plain_G, clipped, clipped_G),
-            "training": figure_training(runs),
+            "training": plotting.training_curves(runs),
         },
     )

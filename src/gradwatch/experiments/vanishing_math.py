@@ -36,8 +36,10 @@ from gradwatch._validation import Array
 from gradwatch.experiments import (
     Progress,
     Result,
+    _common,
     at_least,
     between,
+    finite,
     no_progress,
     non_empty,
     non_negative,
@@ -45,9 +47,6 @@ from gradwatch.experiments import (
     require,
 )
 from gradwatch.network import MLP
-
-#: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
-_LOG_RANGE = 100 * math.log(10.0)
 
 #: The largest slope of the logistic sigmoid, :math:`\sigma'(0) = 1/4`.
 SIGMOID_MAX_SLOPE = 0.25
@@ -115,33 +114,26 @@ class Settings:
     threshold: float = 1e-6
 
     def __post_init__(self) -> None:
-        positive("depth", self.depth)
-        positive("width", self.width)
-        positive("scales", self.scales)
-        require(len(set(self.scales)) == len(self.scales), "scales", self.scales, "distinct scales")
+        _common.check_sweep(self)
         for i, s in enumerate(self.scales):
             # the gradient after `depth` layers, s**depth, must stay far from under- and overflow
             require(
-                self.depth * abs(math.log(s)) <= _LOG_RANGE,
+                self.depth * abs(math.log(s)) <= _common.LOG_RANGE,
                 f"scales[{i}]",
                 s,
                 f"a scale s with s**depth in [1e-100, 1e100] (depth = {self.depth})",
             )
-        non_negative("seeds", self.seeds)
-        positive("n_samples", self.n_samples)
         non_empty("repeated_matrix", self.repeated_matrix)
         rows = self.repeated_matrix
         require(
             all(len(row) == len(rows) for row in rows), "repeated_matrix", rows, "a square matrix"
         )
         for i, row in enumerate(rows):
-            for j, value in enumerate(row):
-                where = f"repeated_matrix[{i}][{j}]"
-                require(math.isfinite(value), where, value, "a finite number")
+            finite(f"repeated_matrix[{i}]", row)
         at_least("repeated_steps", self.repeated_steps, 2)
         largest = float(np.linalg.norm(np.asarray(rows, dtype=np.float64), 2))
         require(
-            largest == 0 or self.repeated_steps * math.log(largest) <= _LOG_RANGE,
+            largest == 0 or self.repeated_steps * math.log(largest) <= _common.LOG_RANGE,
             "repeated_steps",
             self.repeated_steps,
             f"a number of powers that keeps ||A||**repeated_steps <= 1e100 (||A|| = {largest:.3g})",
@@ -238,42 +230,14 @@ def random_matrix_norm(settings: Settings) -> float:
     return float(np.linalg.norm(W, 2))
 
 
-@dataclass(frozen=True)
-class DepthProfiles:
-    """Gradient sizes against depth for several weight scales, each keyed by its scale.
-
-    Attributes
-    ----------
-    measured : dict of float to ndarray, shape (depth + 1,)
-        Entry ``d``: the RMS ratio of the gradient's size after ``d`` layers to its size at the
-        output, measured (:func:`gradwatch.diagnostics.measured_gradient_norms`).
-    predicted : dict of float to ndarray, shape (depth + 1,)
-        The same ratio predicted by theory.
-    factors : dict of float to float
-        The per-layer factor fitted to the measured ratios
-        (:func:`gradwatch.diagnostics.fit_per_layer_factor`).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gradwatch.experiments import vanishing_math
-    >>> profiles = vanishing_math.DepthProfiles({1.0: np.ones(3)}, {1.0: np.ones(3)}, {1.0: 1.0})
-    >>> profiles.factors
-    {1.0: 1.0}
-    """
-
-    measured: dict[float, Array]
-    predicted: dict[float, Array]
-    factors: dict[float, float]
-
-
-def linear_networks(settings: Settings, progress: Progress = no_progress) -> DepthProfiles:
+def linear_networks(settings: Settings, progress: Progress = no_progress) -> _common.DepthProfiles:
     r"""Gradient size against depth in square linear networks, measured and predicted.
 
     For every scale :math:`s`, builds one network of ``depth`` linear layers per seed (weights
     :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a standard normal
-    output gradient, and averages the squared ratios over the seeds; the prediction is
-    :math:`s^{d}` after :math:`d` layers.
+    output gradient, and averages the squared ratios over the seeds
+    (``_common.depth_profiles``); the prediction is :math:`s^{d}`
+    after :math:`d` layers (:func:`gradwatch.theory.linear_gradient_norms`).
 
     Parameters
     ----------
@@ -294,20 +258,9 @@ def linear_networks(settings: Settings, progress: Progress = no_progress) -> Dep
     >>> round(profiles.factors[0.5], 1), profiles.predicted[0.5][2].item()
     (0.5, 0.25)
     """
-    measured, predicted, factors = {}, {}, {}
-    for i, s in enumerate(settings.scales):
-        measured[s] = diagnostics.measured_gradient_norms(
-            settings.depth,
-            settings.width,
-            s,
-            "identity",
-            seeds=settings.seeds,
-            n_samples=settings.n_samples,
-        )
-        predicted[s] = theory.linear_gradient_norms(settings.depth, s)
-        factors[s] = diagnostics.fit_per_layer_factor(measured[s])
-        progress("linear networks", i + 1, len(settings.scales))
-    return DepthProfiles(measured, predicted, factors)
+    return _common.depth_profiles(
+        settings, "identity", theory.linear_gradient_norms, progress, label="linear networks"
+    )
 
 
 def sigmoid_network(settings: Settings) -> MLP:
@@ -432,7 +385,7 @@ def summarise(
     settings: Settings,
     powers: MatrixPowers,
     random_norm: float,
-    linear: DepthProfiles,
+    linear: _common.DepthProfiles,
     sigmoid: Array,
     bound: Array,
 ) -> dict[str, Any]:
@@ -530,18 +483,8 @@ def summarise(
     }
 
 
-def figure_linear_depth(settings: Settings, linear: DepthProfiles) -> Any:
-    """Gradient size against depth in the linear networks: measured points, predicted lines.
-
-    Parameters
-    ----------
-    settings : Settings
-    linear : DepthProfiles
-        From :func:`linear_networks`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+def figure_linear_depth(settings: Settings, linear: _common.DepthProfiles) -> Any:
+    """Draw :func:`linear_networks`, points measured and lines predicted, titled by the width.
 
     Examples
     --------
@@ -551,11 +494,7 @@ def figure_linear_depth(settings: Settings, linear: DepthProfiles) -> Any:
     >>> fig.axes[0].get_title()
     'Linear networks, width 8'
     """
-    return plotting.norms_against_depth(
-        {f"s = {s:g}": linear.measured[s] for s in settings.scales},
-        {f"s = {s:g}": linear.predicted[s] for s in settings.scales},
-        title=f"Linear networks, width {settings.width}",
-    )
+    return _common.figure_depth_profiles(linear, title=f"Linear networks, width {settings.width}")
 
 
 def figure_sigmoid_bound(settings: Settings, sigmoid: Array, bound: Array) -> Any:

@@ -1,0 +1,208 @@
+r"""Pieces shared by several experiments: the gradient against depth, over weight scales.
+
+The pages on vanishing (``docs/vanishing_math.md``) and exploding gradients
+(``docs/exploding_math.md``) measure the same thing in different networks: for every weight
+scale :math:`s` of their settings, the size of the backpropagated gradient after each number of
+layers, next to a prediction (:func:`depth_profiles`, drawn by :func:`figure_depth_profiles`).
+This module is private: the experiments import from it, and the pages show its code where a
+reader should read it.
+
+Examples
+--------
+>>> from gradwatch import theory
+>>> from gradwatch.experiments import vanishing_math
+>>> from gradwatch.experiments._common import depth_profiles
+>>> settings = vanishing_math.Settings(depth=3, width=32, scales=[0.5], seeds=[0])
+>>> profiles = depth_profiles(settings, "identity", theory.linear_gradient_norms)
+>>> profiles.predicted[0.5].tolist()
+[1.0, 0.5, 0.25, 0.125]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gradwatch import diagnostics, plotting
+from gradwatch._validation import Array
+from gradwatch.experiments import Progress, distinct, no_progress, non_negative, positive
+
+#: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
+LOG_RANGE = 100 * math.log(10.0)
+
+
+class ScaleSweep(Protocol):
+    """Settings of a sweep over weight scales: what :func:`depth_profiles` reads."""
+
+    @property
+    def depth(self) -> int:
+        """Layers of every network."""
+
+    @property
+    def width(self) -> int:
+        """Width of every layer."""
+
+    @property
+    def scales(self) -> list[float]:
+        r"""Weight scales :math:`s`: weights drawn from :math:`\mathcal N(0, s^2/\text{width})`."""
+
+    @property
+    def seeds(self) -> list[int]:
+        """One network, input batch and output gradient per seed."""
+
+    @property
+    def n_samples(self) -> int:
+        """Inputs per batch."""
+
+
+def check_sweep(settings: ScaleSweep) -> None:
+    """Check the settings of a sweep over weight scales (from a ``Settings.__post_init__``).
+
+    ``depth``, ``width``, ``n_samples`` and the scales must be positive, the scales distinct
+    (they key the results) and the seeds at least 0.
+
+    Raises
+    ------
+    gradwatch.experiments.SettingError
+        Naming the first setting out of range.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from gradwatch.experiments._common import check_sweep
+    >>> check_sweep(SimpleNamespace(depth=3, width=8, scales=[1.0, 1.0], seeds=[0], n_samples=4))
+    Traceback (most recent call last):
+    ...
+    gradwatch.experiments.SettingError: setting 'scales' = [1.0, 1.0]: expected distinct values
+    """
+    positive("depth", settings.depth)
+    positive("width", settings.width)
+    positive("scales", settings.scales)
+    distinct("scales", settings.scales)
+    non_negative("seeds", settings.seeds)
+    positive("n_samples", settings.n_samples)
+
+
+@dataclass(frozen=True)
+class DepthProfiles:
+    r"""Gradient sizes against depth for several weight scales, each keyed by its scale.
+
+    Attributes
+    ----------
+    measured : dict of float to ndarray, shape (depth + 1,)
+        Entry ``d``: the RMS ratio of the gradient's size after ``d`` layers to its size at the
+        output, measured (:func:`gradwatch.diagnostics.measured_gradient_norms`).
+    predicted : dict of float to ndarray, shape (depth + 1,)
+        The same ratio predicted by theory.
+    factors : dict of float to float
+        The per-layer factor fitted to the measured ratios
+        (:func:`gradwatch.diagnostics.fit_per_layer_factor`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments._common import DepthProfiles
+    >>> profiles = DepthProfiles({2.0: np.ones(3)}, {2.0: np.ones(3)}, {2.0: 1.5})
+    >>> profiles.factors, profiles.squared_factors
+    ({2.0: 1.5}, {2.0: 2.25})
+    """
+
+    measured: dict[float, Array]
+    predicted: dict[float, Array]
+    factors: dict[float, float]
+
+    @property
+    def squared_factors(self) -> dict[float, float]:
+        r"""The per-layer factors of the squared norm, :math:`\chi`: each factor squared."""
+        return {s: factor**2 for s, factor in self.factors.items()}
+
+
+def depth_profiles(
+    settings: ScaleSweep,
+    activation: str,
+    predict: Callable[[int, float], Array],
+    progress: Progress = no_progress,
+    *,
+    label: str = "weight scales",
+) -> DepthProfiles:
+    r"""Gradient size against depth in square networks, measured and predicted, for every scale.
+
+    For every scale :math:`s`, builds one network of ``depth`` layers of ``activation`` per
+    seed (weights :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a
+    standard normal output gradient, averages the squared ratios over the seeds and fits the
+    per-layer factor; the prediction is ``predict(depth, s)``.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
+    activation : str
+        Activation of every layer, the output layer included.
+    predict : callable
+        ``predict(depth, s)``: the predicted ratios, shape ``(depth + 1,)``, such as
+        :func:`gradwatch.theory.linear_gradient_norms`.
+    progress : callable, optional
+        Called as ``progress(label, done, len(scales))`` after each scale.
+    label : str, default "weight scales"
+
+    Returns
+    -------
+    DepthProfiles
+
+    Examples
+    --------
+    >>> from gradwatch import theory
+    >>> from gradwatch.experiments import vanishing_math
+    >>> from gradwatch.experiments._common import depth_profiles
+    >>> settings = vanishing_math.Settings(depth=10, width=64, scales=[0.5], seeds=[0, 1])
+    >>> profiles = depth_profiles(settings, "identity", theory.linear_gradient_norms)
+    >>> round(profiles.factors[0.5], 1), profiles.measured[0.5].shape
+    (0.5, (11,))
+    """
+    measured, predicted, factors = {}, {}, {}
+    for i, s in enumerate(settings.scales):
+        measured[s] = diagnostics.measured_gradient_norms(
+            settings.depth,
+            settings.width,
+            s,
+            activation,
+            seeds=settings.seeds,
+            n_samples=settings.n_samples,
+        )
+        predicted[s] = predict(settings.depth, s)
+        factors[s] = diagnostics.fit_per_layer_factor(measured[s])
+        progress(label, i + 1, len(settings.scales))
+    return DepthProfiles(measured, predicted, factors)
+
+
+def figure_depth_profiles(profiles: DepthProfiles, *, title: str) -> Any:
+    """Gradient size against depth, one colour per scale: measured points, predicted lines.
+
+    Parameters
+    ----------
+    profiles : DepthProfiles
+        From :func:`depth_profiles`.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn by :func:`gradwatch.plotting.norms_against_depth`, each scale labelled
+        ``s = 1.41`` (three significant digits).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments._common import DepthProfiles, figure_depth_profiles
+    >>> profiles = DepthProfiles({2**0.5: np.ones(3)}, {2**0.5: np.ones(3)}, {2**0.5: 1.0})
+    >>> fig = figure_depth_profiles(profiles, title="ReLU networks")
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    's = 1.41'
+    """
+    return plotting.norms_against_depth(
+        {f"s = {s:.3g}": ratios for s, ratios in profiles.measured.items()},
+        {f"s = {s:.3g}": ratios for s, ratios in profiles.predicted.items()},
+        title=title,
+    )
