@@ -338,3 +338,70 @@ def test_bad_options_and_arguments() -> None:
         gw.init.normal((3, -2), rng=0)
     with pytest.raises(TypeError, match="dtype"):
         gw.init.zeros((3, 2), dtype=np.int64)
+
+
+# Initialisers that need no fans, so they also make 1-D arrays (biases).
+ANY_SHAPE = ["zeros", "ones", "constant", "normal", "uniform"]
+MATRIX_SHAPES = [(12, 3), (5, 5), (3, 12), (4, 2, 3)]  # tall, square, wide (h, 4h), 3-D
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", MATRIX_SHAPES, ids=["tall", "square", "wide", "3d"])
+@pytest.mark.parametrize("name", gw.init.names())
+def test_every_initialiser_returns_c_contiguous_matrices(
+    name: str, shape: tuple[int, ...], dtype: type
+) -> None:
+    W = gw.init.get(name)(shape, rng=0, dtype=dtype)
+    assert W.shape == shape
+    assert W.dtype == dtype
+    assert W.flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ANY_SHAPE)
+def test_every_initialiser_of_a_vector_returns_a_c_contiguous_one(name: str, dtype: type) -> None:
+    b = gw.init.get(name)((7,), rng=0, dtype=dtype)
+    assert b.shape == (7,)
+    assert b.dtype == dtype
+    assert b.flags.c_contiguous
+
+
+@pytest.mark.parametrize("name", sorted(set(gw.init.names()) - set(ANY_SHAPE)))
+def test_initialisers_with_fans_refuse_a_vector(name: str) -> None:
+    with pytest.raises(ValueError, match="shape must have at least 2 dimensions"):
+        gw.init.get(name)((7,), rng=0)
+
+
+class _Linear:
+    """The smallest model gradcheck takes: ``y_pred = x @ W``, its one parameter ``W``."""
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, W: np.ndarray) -> None:
+        self.W = W
+
+    def params(self) -> list[np.ndarray]:
+        return [self.W]
+
+    def param_names(self) -> list[str]:
+        return ["W"]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.W
+
+    def loss_and_grads(
+        self, x: np.ndarray, y: np.ndarray, loss: gw.losses.Loss
+    ) -> tuple[float, list[np.ndarray]]:
+        value, dz = loss.value_and_grad(self.forward(x), y)
+        return value, [x.T @ dz]
+
+
+def test_a_wide_orthogonal_matrix_passes_gradcheck() -> None:
+    # The gated-RNN case: an (h, 4h) orthogonal block used to come back in Fortran order, and
+    # gradcheck refused it ("not contiguous, so it cannot be perturbed").
+    W = gw.init.orthogonal((3, 12), rng=1)
+    np.testing.assert_allclose(W @ W.T, np.eye(3), atol=1e-12)
+    assert np.shares_memory(W.reshape(-1), W)  # a flat view of its memory, not a copy
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 12))
+    assert gw.gradcheck(_Linear(W), x, y).passed

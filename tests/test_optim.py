@@ -109,8 +109,10 @@ def quadratic(w: np.ndarray) -> tuple[float, np.ndarray]:
         (lambda: gw.optim.SGD(lr=0.1), 300),
         (lambda: gw.optim.SGD(lr=0.05, momentum=0.9), 300),
         (lambda: gw.optim.Adam(lr=0.05), 1000),
+        (lambda: gw.optim.AdamW(lr=0.05, weight_decay=0.0), 1000),
+        (lambda: gw.optim.RMSprop(lr=0.01, momentum=0.5), 1000),
     ],
-    ids=["sgd", "sgd-momentum", "adam"],
+    ids=["sgd", "sgd-momentum", "adam", "adamw", "rmsprop-momentum"],
 )
 def test_converges_on_a_quadratic(make: object, steps: int) -> None:
     optimizer = make()  # type: ignore[operator]
@@ -147,7 +149,12 @@ def test_trains_a_network(make: object, rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_kept(dtype: type) -> None:
-    for opt in (gw.optim.SGD(lr=0.1, momentum=0.9), gw.optim.Adam()):
+    for opt in (
+        gw.optim.SGD(lr=0.1, momentum=0.9),
+        gw.optim.Adam(),
+        gw.optim.AdamW(),
+        gw.optim.RMSprop(momentum=0.9, weight_decay=0.01),
+    ):
         w = np.ones(3, dtype=dtype)
         opt.step([w], [np.ones(3, dtype=dtype)])
         assert w.dtype == dtype
@@ -162,6 +169,9 @@ OPTIMIZERS = [
     pytest.param(lambda: gw.optim.SGD(lr=0.1), id="sgd"),
     pytest.param(lambda: gw.optim.SGD(lr=0.1, momentum=0.9), id="sgd-momentum"),
     pytest.param(lambda: gw.optim.Adam(lr=0.1), id="adam"),
+    pytest.param(lambda: gw.optim.AdamW(lr=0.1), id="adamw"),
+    pytest.param(lambda: gw.optim.RMSprop(lr=0.1), id="rmsprop"),
+    pytest.param(lambda: gw.optim.RMSprop(lr=0.1, momentum=0.9), id="rmsprop-momentum"),
 ]
 
 
@@ -242,6 +252,9 @@ IN_PLACE_OPTIMIZERS = [
     lambda: gw.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.01),
     lambda: gw.optim.Adam(lr=0.01),
     lambda: gw.optim.Adam(lr=0.01, weight_decay=0.01),
+    lambda: gw.optim.AdamW(lr=0.01, weight_decay=0.1),
+    lambda: gw.optim.RMSprop(lr=0.01),
+    lambda: gw.optim.RMSprop(lr=0.01, momentum=0.9, weight_decay=0.01),
 ]
 
 
@@ -296,7 +309,7 @@ def test_hyperparameters_of_the_wrong_type_are_type_errors() -> None:
 
 
 def test_get_by_name() -> None:
-    assert gw.optim.names() == ["adam", "sgd"]
+    assert gw.optim.names() == ["adam", "adamw", "rmsprop", "sgd"]
     adam = gw.optim.get("Adam")
     assert isinstance(adam, gw.optim.Adam)
     assert (adam.lr, adam.betas, adam.eps) == (1e-3, (0.9, 0.999), 1e-8)
@@ -306,9 +319,222 @@ def test_get_by_name() -> None:
     assert gw.optim.get("sgd") is not sgd  # a new optimiser, with its own state, every time
     mine = gw.optim.SGD(lr=0.3)
     assert gw.optim.get(mine) is mine
-    with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; choose one of \['adam'"):
-        gw.optim.get("rmsprop")
+    for name, cls in [("AdamW", gw.optim.AdamW), ("rmsprop", gw.optim.RMSprop)]:
+        assert type(gw.optim.get(name)) is cls
+    with pytest.raises(ValueError, match=r"unknown optimizer 'adagrad'; choose one of \['adam'"):
+        gw.optim.get("adagrad")
     with pytest.raises(TypeError, match=r"^optimizer must be an Optimizer"):
         gw.optim.get(0.1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^optimizer must be an Optimizer"):
         gw.optim.get(gw.optim.SGD)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# RMSprop and AdamW: steps by hand, against the formulas, and their hyper-parameters
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rmsprop_three_steps_by_hand() -> None:
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    w = np.array([1.0])
+    opt = gw.optim.RMSprop(lr=lr, alpha=alpha, eps=eps)
+    # v1 = 0.1 * 4 = 0.4;  v2 = 0.9 * 0.4 + 0.1 * 1 = 0.46;  v3 = 0.9 * 0.46 + 0.1 * 0.25 = 0.439
+    expected = 1.0
+    for g, v in zip([2.0, -1.0, 0.5], [0.4, 0.46, 0.439], strict=True):
+        opt.step([w], [np.array([g])])
+        expected -= lr * g / (math.sqrt(v) + eps)
+        assert abs(w[0] - expected) <= 1e-12
+    assert opt.steps == 3
+
+
+def test_rmsprop_with_momentum_and_weight_decay_by_hand() -> None:
+    lr, alpha, eps, mu, wd = 0.1, 0.5, 1e-8, 0.5, 0.1
+    w = np.array([2.0])
+    opt = gw.optim.RMSprop(lr=lr, alpha=alpha, eps=eps, momentum=mu, weight_decay=wd)
+    # Step 1: g = 1 + 0.1 * 2 = 1.2;  v = 0.5 * 1.44 = 0.72;  b = 1.2 / sqrt(0.72).
+    opt.step([w], [np.array([1.0])])
+    b1 = 1.2 / (math.sqrt(0.72) + eps)
+    w1 = 2.0 - lr * b1
+    assert abs(w[0] - w1) <= 1e-12
+    # Step 2: g = -3 + 0.1 w1;  v = 0.5 * 0.72 + 0.5 g^2;  b = 0.5 b1 + g / sqrt(v).
+    opt.step([w], [np.array([-3.0])])
+    g2 = -3.0 + wd * w1
+    v2 = 0.5 * 0.72 + 0.5 * g2 * g2
+    b2 = mu * b1 + g2 / (math.sqrt(v2) + eps)
+    assert abs(w[0] - (w1 - lr * b2)) <= 1e-12
+
+
+def rmsprop_reference(
+    w0: np.ndarray,
+    gradients: list[np.ndarray],
+    lr: float,
+    alpha: float,
+    eps: float,
+    momentum: float,
+    weight_decay: float,
+) -> np.ndarray:
+    w, v, b = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
+    for g in gradients:
+        grad = g + weight_decay * w
+        v = alpha * v + (1 - alpha) * grad * grad
+        if momentum:
+            b = momentum * b + grad / (np.sqrt(v) + eps)
+            w = w - lr * b
+        else:
+            w = w - lr * grad / (np.sqrt(v) + eps)
+    return w
+
+
+def adamw_reference(
+    w0: np.ndarray,
+    gradients: list[np.ndarray],
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+) -> np.ndarray:
+    w, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
+    beta1, beta2 = betas
+    for t, g in enumerate(gradients, start=1):
+        w = w * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        w = w - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return w
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "weight_decay": 0.0},
+        {"lr": 0.05, "alpha": 0.5, "eps": 1e-3, "momentum": 0.9, "weight_decay": 0.01},
+        {"lr": 0.1, "alpha": 0.0, "eps": 1e-8, "momentum": 0.0, "weight_decay": 0.1},
+    ],
+)
+def test_rmsprop_against_the_formula(options: dict[str, float], rng: np.random.Generator) -> None:
+    w0 = rng.normal(size=(3, 2))
+    gradients = [rng.normal(size=(3, 2)) for _ in range(5)]
+    w = w0.copy()
+    opt = gw.optim.RMSprop(**options)
+    for t in range(1, len(gradients) + 1):
+        opt.step([w], [gradients[t - 1]])
+        expected = rmsprop_reference(w0, gradients[:t], **options)
+        np.testing.assert_allclose(w, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_adamw_two_steps_by_hand() -> None:
+    lr, beta1, beta2, eps, wd = 0.1, 0.9, 0.999, 1e-8, 0.5
+    w = np.array([2.0])
+    opt = gw.optim.AdamW(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=wd)
+    # Step 1: w = 2 (1 - 0.05) = 1.9, then m_hat = 1, v_hat = 1: a step of lr / (1 + eps).
+    opt.step([w], [np.array([1.0])])
+    w1 = 1.9 - lr / (1.0 + eps)
+    assert abs(w[0] - w1) <= 1e-12
+    # Step 2: w = 0.95 w1, m = 0.09 + 0.3 = 0.39, v = 0.000999 + 0.009 = 0.009999.
+    opt.step([w], [np.array([3.0])])
+    step2 = lr * (0.39 / (1 - beta1**2)) / (math.sqrt(0.009999 / (1 - beta2**2)) + eps)
+    assert abs(w[0] - (0.95 * w1 - step2)) <= 1e-12
+    assert opt.steps == 2
+
+
+def test_adamw_zero_gradient_only_decays() -> None:
+    w = np.array([1.0, -4.0])
+    opt = gw.optim.AdamW(lr=0.1, weight_decay=0.5)
+    for _ in range(3):
+        opt.step([w], [np.zeros(2)])
+    np.testing.assert_allclose(w, np.array([1.0, -4.0]) * 0.95**3, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("lr", "betas", "eps", "weight_decay"),
+    [(1e-3, (0.9, 0.999), 1e-8, 0.01), (0.05, (0.5, 0.9), 1e-3, 0.3), (0.1, (0.0, 0.0), 1e-8, 0.0)],
+)
+def test_adamw_against_the_formula(
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+    rng: np.random.Generator,
+) -> None:
+    w0 = rng.normal(size=(3, 2))
+    gradients = [rng.normal(size=(3, 2)) for _ in range(5)]
+    w = w0.copy()
+    opt = gw.optim.AdamW(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    for t in range(1, len(gradients) + 1):
+        opt.step([w], [gradients[t - 1]])
+        expected = adamw_reference(w0, gradients[:t], lr, betas, eps, weight_decay)
+        np.testing.assert_allclose(w, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_adamw_decay_is_decoupled_unlike_adam(rng: np.random.Generator) -> None:
+    w0 = rng.normal(size=4)
+    gradients = [rng.normal(size=4) for _ in range(3)]
+    plain, coupled, decoupled = w0.copy(), w0.copy(), w0.copy()
+    adam, adam_l2, adamw = (
+        gw.optim.Adam(lr=0.1),
+        gw.optim.Adam(lr=0.1, weight_decay=0.5),
+        gw.optim.AdamW(lr=0.1, weight_decay=0.5),
+    )
+    zero_decay, undecayed = gw.optim.AdamW(lr=0.1, weight_decay=0.0), w0.copy()
+    for g in gradients:
+        adam.step([plain], [g])
+        adam_l2.step([coupled], [g])
+        adamw.step([decoupled], [g])
+        zero_decay.step([undecayed], [g])
+    np.testing.assert_array_equal(undecayed, plain)  # without decay AdamW is Adam
+    assert not np.allclose(coupled, decoupled, rtol=1e-6)
+    assert isinstance(adamw, gw.optim.Adam)
+
+
+def test_rmsprop_and_adamw_hyperparameters() -> None:
+    rmsprop = gw.optim.RMSprop()
+    assert (rmsprop.lr, rmsprop.alpha, rmsprop.eps) == (0.01, 0.99, 1e-8)
+    assert (rmsprop.momentum, rmsprop.weight_decay) == (0.0, 0.0)
+    adamw = gw.optim.AdamW()
+    assert (adamw.lr, adamw.betas, adamw.eps, adamw.weight_decay) == (
+        1e-3,
+        (0.9, 0.999),
+        1e-8,
+        0.01,
+    )
+    assert (
+        repr(rmsprop) == "RMSprop(lr=0.01, alpha=0.99, eps=1e-08, momentum=0.0, weight_decay=0.0)"
+    )
+    assert repr(adamw) == "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)"
+    assert gw.optim.RMSprop(alpha=np.float32(0.5), momentum=0).alpha == 0.5
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: gw.optim.RMSprop(lr=0.0), ValueError, r"^lr must be a positive"),
+        (lambda: gw.optim.RMSprop(lr="0.1"), TypeError, r"^lr must be a positive number"),
+        (lambda: gw.optim.RMSprop(alpha=1.0), ValueError, r"^alpha must be in \[0, 1\), got 1.0"),
+        (lambda: gw.optim.RMSprop(alpha=-0.1), ValueError, r"^alpha must be in \[0, 1\)"),
+        (lambda: gw.optim.RMSprop(alpha=None), TypeError, r"^alpha must be a real number"),
+        (lambda: gw.optim.RMSprop(eps=0.0), ValueError, r"^eps must be a positive"),
+        (lambda: gw.optim.RMSprop(momentum=1.0), ValueError, r"^momentum must be in \[0, 1\)"),
+        (
+            lambda: gw.optim.RMSprop(momentum="0.5"),
+            TypeError,
+            r"^momentum must be a real number, got '0.5'",
+        ),
+        (lambda: gw.optim.RMSprop(momentum=True), TypeError, r"^momentum must be a real number"),
+        (lambda: gw.optim.RMSprop(weight_decay=-1.0), ValueError, r"^weight_decay must be non"),
+        (lambda: gw.optim.AdamW(lr=-1.0), ValueError, r"^lr must be a positive"),
+        (
+            lambda: gw.optim.AdamW(betas=0.9),
+            TypeError,
+            r"^betas must be a pair of numbers \(beta1, beta2\), got 0.9",
+        ),
+        (lambda: gw.optim.AdamW(betas=(0.9, 1.0)), ValueError, r"^betas must be two numbers"),
+        (lambda: gw.optim.AdamW(eps=-1e-8), ValueError, r"^eps must be a positive"),
+        (lambda: gw.optim.AdamW(weight_decay="0.01"), TypeError, r"^weight_decay must be a real"),
+        (lambda: gw.optim.AdamW(weight_decay=-0.1), ValueError, r"^weight_decay must be non"),
+    ],
+)
+def test_rmsprop_and_adamw_bad_hyperparameters(
+    make: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        make()  # type: ignore[operator]

@@ -229,3 +229,11 @@ def test_theory_imports_no_measurement_code() -> None:
 def test_moved_names_are_gone_from_theory() -> None:
     for name in MOVED_TO_DIAGNOSTICS:
         assert not hasattr(gw.theory, name)
+
+
+@pytest.mark.parametrize("activation", ["relu", "identity", "tanh", "sigmoid"])
+@pytest.mark.parametrize("q", [-1.0, float("nan"), float("inf")])
+def test_q_map_checks_q_the_same_way_for_every_activation(activation: str, q: float) -> None:
+    # Closed form (relu, identity) or quadrature (tanh, sigmoid): one check, one message.
+    with pytest.raises(ValueError, match=rf"^q must hold non-negative finite variances, got {q}$"):
+        gw.theory.q_map(q, activation, sigma_w=1.0)

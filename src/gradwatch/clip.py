@@ -183,6 +183,18 @@ def global_norm(grads: Sequence[Array], norm_type: float = 2.0) -> float:
         return _combine([_array_norm(g, p) for g in arrays], p)
 
 
+def _grads_to_clip(grads: Sequence[Array], inplace: bool) -> list[Array]:
+    """Check ``grads`` as every clipping function takes them, before anything is written.
+
+    A list or tuple of floating arrays, returned without copying; with ``inplace`` each must
+    also be writeable, so that a call that fails has changed none of them.
+    """
+    arrays = check_array_list(grads, "grads")
+    if inplace:
+        check_writeable(arrays, "grads")
+    return arrays
+
+
 def _scale(arrays: list[Array], factors: Sequence[float | Array], inplace: bool) -> list[Array]:
     if inplace:
         for g, factor in zip(arrays, factors, strict=True):
@@ -245,20 +257,15 @@ def clip_by_global_norm(
     """
     theta = check_positive(max_norm, "max_norm", allow_inf=True)
     p = check_norm_type(norm_type)
-    arrays = check_array_list(grads, "grads")
-    if inplace:
-        check_writeable(arrays, "grads")
+    arrays = _grads_to_clip(grads, inplace)
     G = global_norm(arrays, p)
-    if not math.isfinite(G):
-        if error_if_nonfinite:
-            raise FloatingPointError(
-                f"the global norm of grads is {G}; set error_if_nonfinite=False to get the "
-                f"gradients back untouched"
-            )
-        return (arrays if inplace else [g.copy() for g in arrays]), G
-    if theta < G:
-        factor = theta / G
-        return _scale(arrays, [factor] * len(arrays), inplace), G
+    if error_if_nonfinite and not math.isfinite(G):
+        raise FloatingPointError(
+            f"the global norm of grads is {G}; set error_if_nonfinite=False to get the "
+            f"gradients back untouched"
+        )
+    if theta < G < math.inf:  # False for a nan G: a non-finite norm leaves the gradients alone
+        return _scale(arrays, [theta / G] * len(arrays), inplace), G
     return (arrays if inplace else [g.copy() for g in arrays]), G
 
 
@@ -292,9 +299,8 @@ def clip_by_value(
     [array([ 1. , -0.5, -1. ])]
     """
     bound = check_positive(clip_value, "clip_value", allow_inf=True)
-    arrays = check_array_list(grads, "grads")
+    arrays = _grads_to_clip(grads, inplace)
     if inplace:
-        check_writeable(arrays, "grads")
         for g in arrays:
             np.clip(g, -bound, bound, out=g)
         return arrays
@@ -333,9 +339,7 @@ def clip_by_norm(
     """
     theta = check_positive(max_norm, "max_norm", allow_inf=True)
     p = check_norm_type(norm_type)
-    arrays = check_array_list(grads, "grads")
-    if inplace:
-        check_writeable(arrays, "grads")
+    arrays = _grads_to_clip(grads, inplace)
     factors = []
     for g in arrays:
         norm = _array_norm(g, p)

@@ -315,6 +315,29 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
+def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
+    """Lay out a table as aligned plain text, two spaces between columns (for ``repr``).
+
+    ``align`` has one letter a column, ``r`` (right) or ``l`` (left); trailing spaces are
+    dropped, so a left-aligned last column is not padded.
+    """
+    table = [header, *rows]
+    widths = [max(len(row[j]) for row in table) for j in range(len(header))]
+    pad = {"r": str.rjust, "l": str.ljust}
+    lines = [
+        "  ".join(pad[a](cell, w) for cell, w, a in zip(row, widths, align, strict=True))
+        for row in table
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Lay out a table in Markdown (for ``to_markdown``): a header row, a rule, the rows."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 _COLUMNS = (
     ("act_mean", "act mean", "{:.3g}"),
     ("act_std", "act std", "{:.3g}"),
@@ -398,12 +421,7 @@ class LayerStats:
 
     def __repr__(self) -> str:
         header, rows = self._table()
-        widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
-        lines = [
-            "  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True))
-            for r in [header, *rows]
-        ]
-        return f"LayerStats(loss={self.loss:.4g})\n" + "\n".join(lines)
+        return f"LayerStats(loss={self.loss:.4g})\n" + _text_table(header, rows, "r" * len(header))
 
     def to_markdown(self) -> str:
         """Return the table in Markdown, ``-`` where a statistic does not apply (``None``).
@@ -421,10 +439,7 @@ class LayerStats:
         >>> print(stats.to_markdown().splitlines()[0][:60])
         | layer | activation | shape | act mean | act std | saturate
         """
-        header, rows = self._table()
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
+        return _markdown_table(*self._table())
 
 
 def layer_stats(
@@ -570,12 +585,8 @@ class HealthReport:
         return rows
 
     def __repr__(self) -> str:
-        rows = self._rows()
-        w0 = max(len("layer"), *(len(r[0]) for r in rows))
-        w1 = max(len("verdict"), *(len(r[1]) for r in rows))
-        lines = [f"{'layer'.rjust(w0)}  {'verdict'.ljust(w1)}  reasons"]
-        lines += [f"{a.rjust(w0)}  {b.ljust(w1)}  {c}" for a, b, c in rows]
-        return f"HealthReport({self.verdict})\n" + "\n".join(lines)
+        table = _text_table(("layer", "verdict", "reasons"), self._rows(), "rll")
+        return f"HealthReport({self.verdict})\n" + table
 
     def to_markdown(self) -> str:
         """Return the verdicts as a Markdown table, the network's last.
@@ -594,9 +605,7 @@ class HealthReport:
         | 1 | healthy | - |
         | net | healthy | - |
         """
-        lines = ["| layer | verdict | reasons |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in self._rows()]
-        return "\n".join(lines)
+        return _markdown_table(("layer", "verdict", "reasons"), self._rows())
 
 
 def health(

@@ -5,8 +5,8 @@ A weight matrix has shape ``(fan_in, fan_out)``: the layer computes ``z = x @ W 
 and reads its fans the other way round; the distributions are the same).
 
 Every initialiser is called as ``init(shape, rng=rng, dtype=np.float64, **options)`` and returns
-a new array. ``rng`` is a :class:`numpy.random.Generator` or an integer seed; it is required
-by every random initialiser, so a draw can always be repeated.
+a new array in C order, whatever the shape. ``rng`` is a :class:`numpy.random.Generator` or an
+integer seed; it is required by every random initialiser, so a draw can always be repeated.
 
 - ``zeros``, ``ones``, ``constant``: every entry 0, 1 or ``value``;
 - ``normal``: :math:`\mathcal N(\text{mean}, \text{std}^2)`; ``uniform``: :math:`U(a, b)`;
@@ -188,13 +188,33 @@ def _fan(shape: Shape, mode: str) -> int:
     raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
 
 
+def _he_std(shape: Shape, a: float, mode: str, nonlinearity: str | activations.Activation) -> float:
+    r"""Return the standard deviation :math:`g/\sqrt{n}` of both He initialisers (``kaiming_*_``).
+
+    :math:`g` is the gain of ``nonlinearity`` (``a`` its negative slope) and :math:`n` the fan
+    that ``mode`` picks; the uniform draw has half-width :math:`\sqrt 3` times this.
+    """
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
+
+
+def _as_result(values: Array, dtype: np.dtype[Any]) -> Array:
+    """Return what an initialiser returns: ``values`` in ``dtype``, in C order.
+
+    C order is part of every initialiser's contract, whatever the shape: a transposed factor
+    (the orthogonal matrix of a wide shape) would otherwise come back in Fortran order, and
+    :func:`gradwatch.gradcheck` perturbs a parameter through a flat view of its memory, which
+    such an array does not have.
+    """
+    return np.ascontiguousarray(values, dtype=dtype)
+
+
 def zeros(
     shape: Shape,
     *,
     rng: np.random.Generator | int | None = None,  # noqa: ARG001  (one signature for all)
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    """All zeros (``rng`` is accepted and ignored).
+    """All zeros (``rng`` is accepted and ignored): :func:`constant` with ``value=0``.
 
     Examples
     --------
@@ -202,7 +222,7 @@ def zeros(
     >>> gw.init.zeros((2,))
     array([0., 0.])
     """
-    return np.zeros(_check_shape(shape), dtype=_check_dtype(dtype))
+    return constant(shape, 0.0, dtype=dtype)
 
 
 def ones(
@@ -211,7 +231,7 @@ def ones(
     rng: np.random.Generator | int | None = None,  # noqa: ARG001  (one signature for all)
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    """All ones (``rng`` is accepted and ignored).
+    """All ones (``rng`` is accepted and ignored): :func:`constant` with ``value=1``.
 
     Examples
     --------
@@ -219,7 +239,7 @@ def ones(
     >>> gw.init.ones((2,))
     array([1., 1.])
     """
-    return np.ones(_check_shape(shape), dtype=_check_dtype(dtype))
+    return constant(shape, 1.0, dtype=dtype)
 
 
 def constant(
@@ -260,8 +280,8 @@ def normal(
     """
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std!r}")
-    dtype = _check_dtype(dtype)
-    return _random(rng).normal(mean, std, size=_check_shape(shape)).astype(dtype, copy=False)
+    resolved = _check_dtype(dtype)
+    return _as_result(_random(rng).normal(mean, std, size=_check_shape(shape)), resolved)
 
 
 def uniform(
@@ -283,8 +303,8 @@ def uniform(
     """
     if not a <= b:
         raise ValueError(f"a must not exceed b, got a={a!r} and b={b!r}")
-    dtype = _check_dtype(dtype)
-    return _random(rng).uniform(a, b, size=_check_shape(shape)).astype(dtype, copy=False)
+    resolved = _check_dtype(dtype)
+    return _as_result(_random(rng).uniform(a, b, size=_check_shape(shape)), resolved)
 
 
 def xavier_uniform(
@@ -357,8 +377,7 @@ def he_uniform(
     1.0
     """
     shape = _check_shape(shape)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
-    limit = math.sqrt(3.0) * std
+    limit = math.sqrt(3.0) * _he_std(shape, a, mode, nonlinearity)
     return uniform(shape, -limit, limit, rng=rng, dtype=dtype)
 
 
@@ -381,8 +400,7 @@ def he_normal(
     1.0
     """
     shape = _check_shape(shape)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
-    return normal(shape, 0.0, std, rng=rng, dtype=dtype)
+    return normal(shape, 0.0, _he_std(shape, a, mode, nonlinearity), rng=rng, dtype=dtype)
 
 
 def lecun_normal(
@@ -433,14 +451,15 @@ def orthogonal(
     rows = shape[0]
     cols = math.prod(shape[1:])
     generator = _random(rng)
+    resolved = _check_dtype(dtype)
     if rows == 0 or cols == 0:
-        return np.zeros(shape, dtype=_check_dtype(dtype))
+        return np.zeros(shape, dtype=resolved)
     flat = generator.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(flat)
     q *= np.sign(np.diag(r))
     if rows < cols:
-        q = q.T
-    return (gain * q).reshape(shape).astype(_check_dtype(dtype), copy=False)
+        q = q.T  # orthonormal rows; a Fortran-ordered view until _as_result copies it
+    return _as_result((gain * q).reshape(shape), resolved)
 
 
 _REGISTRY: dict[str, Callable[..., Array]] = {

@@ -115,9 +115,12 @@ class MSE(Loss):
         return value, diff
 
 
-def _check_probability_targets(target: Array) -> None:
+def _probability_targets(y_pred: Array, y: object, loss: str) -> Array:
+    """Return the targets of a binary cross-entropy: ``y`` matched to ``y_pred``, all in [0, 1]."""
+    target = _match_target(y_pred, y, loss)
     if np.any((target < 0) | (target > 1)) or not np.all(np.isfinite(target)):
         raise ValueError("y must hold targets in [0, 1]")
+    return target
 
 
 class BCE(Loss):
@@ -146,8 +149,7 @@ class BCE(Loss):
                 "y_pred must hold probabilities in [0, 1] for 'bce'; "
                 "for logits use 'bce_with_logits'"
             )
-        target = _match_target(p, y, self.name)
-        _check_probability_targets(target)
+        target = _probability_targets(p, y, self.name)
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), -100.0)
             log_q = np.maximum(np.log1p(-p), -100.0)
@@ -175,8 +177,7 @@ class BCEWithLogits(Loss):
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
         """Return the loss and its gradient with respect to the logits."""
         z = _check_prediction(y_pred)
-        target = _match_target(z, y, self.name)
-        _check_probability_targets(target)
+        target = _probability_targets(z, y, self.name)
         e = np.exp(-np.abs(z))
         value = float(np.mean(np.maximum(z, 0.0) - z * target + np.log1p(e)))
         sigmoid = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

@@ -30,11 +30,14 @@ from gradwatch._validation import (
     check_writeable,
 )
 
-__all__ = ["SGD", "Adam", "Optimizer", "get", "names"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "names"]
 
 
 class Optimizer:
     """Base class: checks the lists, keeps the state, counts the steps.
+
+    A subclass implements ``_update(weights, grads)``, one step of its rule; :meth:`step`
+    calls it only after every check has passed, then counts the step.
 
     Examples
     --------
@@ -76,7 +79,31 @@ class Optimizer:
         return weights, arrays
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
-        """Update every parameter in place."""
+        """Update every parameter in place.
+
+        Parameters
+        ----------
+        params, grads : sequence of ndarray
+            Same length and shapes; ``params`` are changed in place.
+
+        Raises
+        ------
+        ValueError
+            If the lists differ in length or shapes, the shapes differ from the first step's,
+            or a parameter is read-only. Everything is checked before anything is written: a
+            step that raises leaves the parameters, the state and ``steps`` as they were.
+        TypeError
+            If either list holds something other than floating-point arrays.
+        """
+        weights, arrays = self._check(params, grads)
+        self._update(weights, arrays)
+        self.steps += 1
+
+    def _update(self, weights: list[Array], grads: list[Array]) -> None:
+        """Apply one step of the rule in place; ``self.steps`` still counts the earlier steps.
+
+        Called by :meth:`step` once the lists have passed every check, so it may write freely.
+        """
         raise NotImplementedError
 
 
@@ -85,6 +112,38 @@ def _check_weight_decay(weight_decay: object) -> float:
     if not (value >= 0.0 and math.isfinite(value)):
         raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
     return value
+
+
+def _check_fraction(value: object, name: str) -> float:
+    """Return a decay factor (``momentum``, ``alpha``) after checking it is a real in [0, 1)."""
+    number = check_real(value, name)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return number
+
+
+def _with_l2(w: Array, g: Array, weight_decay: float) -> Array:
+    r"""Return the gradient with PyTorch's coupled ``weight_decay``, :math:`g + \lambda w`.
+
+    A new array; without decay it is ``g`` itself, which the caller must not write to.
+    """
+    return g + weight_decay * w if weight_decay else g
+
+
+def _running_average(
+    average: Array, decay: float, value: Array, times: Array | None = None
+) -> None:
+    r"""Update a moving average in place: :math:`a \leftarrow \beta a + (1-\beta)\, x y`.
+
+    ``value`` is :math:`x` and ``times`` is :math:`y` (1 when None). Adam's moment estimates
+    and RMSprop's mean square are all of this form: ``_running_average(v, beta2, g, g)`` is
+    PyTorch's ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``, rounded as it is.
+    """
+    increment = (1.0 - decay) * value
+    if times is not None:
+        increment *= times
+    np.multiply(average, decay, out=average)
+    np.add(average, increment, out=average)
 
 
 class SGD(Optimizer):
@@ -126,44 +185,112 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
-        if not 0.0 <= check_real(momentum, "momentum") < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = _check_fraction(momentum, "momentum")
         self.weight_decay = _check_weight_decay(weight_decay)
         self._velocity: list[Array] = []
 
-    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
-        """Update every parameter in place.
-
-        Parameters
-        ----------
-        params, grads : sequence of ndarray
-            Same length and shapes; ``params`` are changed in place.
-
-        Raises
-        ------
-        ValueError
-            If the lists differ in length or shapes, the shapes differ from the first step's,
-            or a parameter is read-only. Everything is checked before anything is written: a
-            step that raises leaves the parameters, the state and ``steps`` as they were.
-        TypeError
-            If either list holds something other than floating-point arrays.
-        """
-        weights, arrays = self._check(params, grads)
+    def _update(self, weights: list[Array], grads: list[Array]) -> None:
         if self.momentum and not self._velocity:
             self._velocity = [np.zeros_like(w) for w in weights]
-        for i, (w, g) in enumerate(zip(weights, arrays, strict=True)):
-            direction = g + self.weight_decay * w if self.weight_decay else g
+        for i, (w, g) in enumerate(zip(weights, grads, strict=True)):
+            direction = _with_l2(w, g, self.weight_decay)
             if self.momentum:
                 velocity = self._velocity[i]
                 velocity *= self.momentum
                 velocity += direction
                 direction = velocity
             np.subtract(w, self.lr * direction, out=w)
-        self.steps += 1
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton's lecture 6e), as ``torch.optim.RMSprop`` with ``centered=False``.
+
+    Each entry's step is divided by the root of a running mean of its squared gradients:
+
+    .. math::
+
+        g \leftarrow g + \lambda w, \quad
+        v \leftarrow \alpha v + (1-\alpha) g^2, \quad
+        b \leftarrow \mu b + \frac{g}{\sqrt v + \epsilon}, \quad
+        w \leftarrow w - \eta\, b
+
+    (with :math:`\mu = 0`, :math:`w \leftarrow w - \eta\, g/(\sqrt v + \epsilon)`). There is no
+    bias correction: :math:`v` starts at 0, so (without momentum) the first step moves each entry by
+    :math:`\eta/\sqrt{1-\alpha}` (:math:`10\eta` for the default :math:`\alpha`), where a
+    constant gradient moves it by :math:`\eta` in the long run.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        Learning rate :math:`\eta > 0`.
+    alpha : float, default 0.99
+        Decay :math:`\alpha \in [0, 1)` of the mean square.
+    eps : float, default 1e-8
+        :math:`\epsilon > 0`, added to the root.
+    momentum : float, default 0.0
+        :math:`\mu \in [0, 1)`.
+    weight_decay : float, default 0.0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient.
+
+    Raises
+    ------
+    TypeError
+        If a hyper-parameter is not a real number.
+    ValueError
+        If a hyper-parameter is out of its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> w = np.array([1.0])
+    >>> gw.optim.RMSprop(lr=0.01, alpha=0.99).step([w], [np.array([5.0])])
+    >>> round(float(w[0]), 6)  # 1 - 0.01 * 5 / sqrt(0.01 * 25)
+    0.9
+    """
+
+    def __init__(
+        self,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr)
+        self.alpha = _check_fraction(alpha, "alpha")
+        self.eps = check_positive(eps, "eps")
+        self.momentum = _check_fraction(momentum, "momentum")
+        self.weight_decay = _check_weight_decay(weight_decay)
+        self._square_avg: list[Array] = []
+        self._buffer: list[Array] = []
+
+    def _update(self, weights: list[Array], grads: list[Array]) -> None:
+        if not self._square_avg:
+            self._square_avg = [np.zeros_like(w) for w in weights]
+            if self.momentum:
+                self._buffer = [np.zeros_like(w) for w in weights]
+        for i, (w, g, square_avg) in enumerate(zip(weights, grads, self._square_avg, strict=True)):
+            grad = _with_l2(w, g, self.weight_decay)
+            _running_average(square_avg, self.alpha, grad, grad)
+            denominator = np.sqrt(square_avg)
+            denominator += self.eps
+            if self.momentum:
+                buffer = self._buffer[i]
+                buffer *= self.momentum
+                buffer += grad / denominator
+                np.subtract(w, self.lr * buffer, out=w)
+            else:
+                np.subtract(w, self.lr * grad / denominator, out=w)
+
+    def __repr__(self) -> str:
+        return (
+            f"RMSprop(lr={self.lr}, alpha={self.alpha}, eps={self.eps}, "
+            f"momentum={self.momentum}, weight_decay={self.weight_decay})"
+        )
 
 
 class Adam(Optimizer):
@@ -182,7 +309,7 @@ class Adam(Optimizer):
         Each in :math:`[0, 1)`.
     eps : float, default 1e-8
     weight_decay : float, default 0.0
-        L2 penalty added to the gradient (as PyTorch's ``Adam``, not ``AdamW``).
+        L2 penalty added to the gradient (as PyTorch's ``Adam``; :class:`AdamW` decouples it).
 
     Raises
     ------
@@ -221,24 +348,12 @@ class Adam(Optimizer):
         self._m: list[Array] = []
         self._v: list[Array] = []
 
-    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
-        """Update every parameter in place.
+    def _update(self, weights: list[Array], grads: list[Array]) -> None:
+        pairs = zip(weights, grads, strict=True)
+        self._adam_step(weights, [_with_l2(w, g, self.weight_decay) for w, g in pairs])
 
-        Parameters
-        ----------
-        params, grads : sequence of ndarray
-            Same length and shapes; ``params`` are changed in place.
-
-        Raises
-        ------
-        ValueError
-            If the lists differ in length or shapes, the shapes differ from the first step's,
-            or a parameter is read-only. Everything is checked before anything is written: a
-            step that raises leaves the parameters, the state and ``steps`` as they were.
-        TypeError
-            If either list holds something other than floating-point arrays.
-        """
-        weights, arrays = self._check(params, grads)
+    def _adam_step(self, weights: list[Array], grads: list[Array]) -> None:
+        """Update the moment estimates and move the weights by the bias-corrected step."""
         if not self._m:
             self._m = [np.zeros_like(w) for w in weights]
             self._v = [np.zeros_like(w) for w in weights]
@@ -246,23 +361,85 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         correction1 = 1.0 - beta1**t
         correction2 = 1.0 - beta2**t
-        for w, g, first, second in zip(weights, arrays, self._m, self._v, strict=True):
-            grad = g + self.weight_decay * w if self.weight_decay else g
-            # The moment estimates are updated in place.
-            np.multiply(first, beta1, out=first)
-            np.add(first, (1.0 - beta1) * grad, out=first)
-            np.multiply(second, beta2, out=second)
-            np.add(second, (1.0 - beta2) * grad * grad, out=second)
+        for w, grad, first, second in zip(weights, grads, self._m, self._v, strict=True):
+            _running_average(first, beta1, grad)
+            _running_average(second, beta2, grad, grad)
             denominator = np.sqrt(second / correction2)
             denominator += self.eps
             np.subtract(w, (self.lr / correction1) * first / denominator, out=w)
-        self.steps = t
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
 
 
-_BY_NAME: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, as in PyTorch.
+
+    The weights shrink by a fixed fraction before the Adam step on the bare gradient,
+
+    .. math::
+
+        w \leftarrow (1 - \eta\lambda)\, w, \quad
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        w \leftarrow w - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon},
+
+    so the decay is not divided by :math:`\sqrt v` as :class:`Adam`'s L2 penalty is: every
+    weight decays at the same rate, whatever the size of its gradients.
+
+    Parameters
+    ----------
+    lr, betas, eps
+        As for :class:`Adam`, with the same defaults.
+    weight_decay : float, default 0.01
+        Decoupled decay :math:`\lambda \ge 0` (PyTorch's default).
+
+    Raises
+    ------
+    TypeError
+        If ``betas`` is not a pair, or a hyper-parameter is not a real number.
+    ValueError
+        If a hyper-parameter is out of its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> w = np.array([1.0])
+    >>> gw.optim.AdamW(lr=0.1, weight_decay=0.5).step([w], [np.array([0.0])])
+    >>> float(w[0])  # a zero gradient: only the decay, 1 - 0.1 * 0.5
+    0.95
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(lr, betas, eps, weight_decay)
+
+    def _update(self, weights: list[Array], grads: list[Array]) -> None:
+        if self.weight_decay:
+            shrink = 1.0 - self.lr * self.weight_decay
+            for w in weights:
+                np.multiply(w, shrink, out=w)
+        self._adam_step(weights, grads)
+
+    def __repr__(self) -> str:
+        return (
+            f"AdamW(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay})"
+        )
+
+
+_BY_NAME: dict[str, Callable[[], Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+}
 
 
 def names() -> list[str]:
@@ -272,7 +449,7 @@ def names() -> list[str]:
     --------
     >>> import gradwatch as gw
     >>> gw.optim.names()
-    ['adam', 'sgd']
+    ['adam', 'adamw', 'rmsprop', 'sgd']
     """
     return sorted(_BY_NAME)
 
@@ -283,10 +460,12 @@ def get(optimizer: Optimizer | str) -> Optimizer:
     Parameters
     ----------
     optimizer : Optimizer or str
-        ``"sgd"`` (``SGD()``: ``lr=0.1``, no momentum) or ``"adam"`` (``Adam()``: ``lr=1e-3``,
-        ``betas=(0.9, 0.999)``), case-insensitive; or an optimiser, returned as it is (any
-        object with a ``step(params, grads)`` method). For other hyper-parameters, build the
-        optimiser yourself, e.g. ``SGD(lr=0.05, momentum=0.9)``.
+        ``"sgd"`` (``SGD()``: ``lr=0.1``, no momentum), ``"adam"`` (``Adam()``: ``lr=1e-3``,
+        ``betas=(0.9, 0.999)``), ``"adamw"`` (``AdamW()``: as Adam, with
+        ``weight_decay=0.01``) or ``"rmsprop"`` (``RMSprop()``: ``lr=0.01``, ``alpha=0.99``),
+        case-insensitive; or an optimiser, returned as it is (any object with a
+        ``step(params, grads)`` method). For other hyper-parameters, build the optimiser
+        yourself, e.g. ``SGD(lr=0.05, momentum=0.9)``.
 
     Returns
     -------
@@ -304,10 +483,10 @@ def get(optimizer: Optimizer | str) -> Optimizer:
     >>> import gradwatch as gw
     >>> gw.optim.get("adam")
     Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08)
-    >>> gw.optim.get("rmsprop")
+    >>> gw.optim.get("adagrad")
     Traceback (most recent call last):
     ...
-    ValueError: unknown optimizer 'rmsprop'; choose one of ['adam', 'sgd'] or pass an Optimizer
+    ValueError: unknown optimizer 'adagrad'; choose one of ['adam', ...] or pass an Optimizer
     """
     if isinstance(optimizer, str):
         key = optimizer.lower()

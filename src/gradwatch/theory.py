@@ -242,6 +242,14 @@ def _check_sigma(value: object, name: str, *, allow_zero: bool) -> float:
     return number
 
 
+def _check_variances(q: float | Array) -> Array:
+    """Return ``q`` as a float64 array after checking it holds non-negative finite variances."""
+    variance = np.asarray(q, dtype=np.float64)
+    if np.any(~np.isfinite(variance)) or np.any(variance < 0):
+        raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
+    return variance
+
+
 @functools.lru_cache(maxsize=8)
 def _hermite_rule(n_points: int) -> tuple[Array, Array]:
     """Probabilists' Gauss-Hermite nodes and weights, normalised to sum to 1 (cached)."""
@@ -281,9 +289,7 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
     points = check_positive_int(n_points, "n_points")
     if points < 2:
         raise ValueError(f"n_points must be at least 2, got {n_points!r}")
-    variance = np.asarray(q, dtype=np.float64)
-    if np.any(~np.isfinite(variance)) or np.any(variance < 0):
-        raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
+    variance = _check_variances(q)
     nodes, weights = _hermite_rule(points)
     values = np.asarray(f(np.sqrt(variance)[..., None] * nodes), dtype=np.float64)
     result: Array = values @ weights
@@ -326,11 +332,9 @@ def q_map(
     act = _activation_name(activation)
     w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
     b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
-    variance = np.asarray(q, dtype=np.float64)
+    variance = _check_variances(q)
     moment = act.homogeneous_moment
     if moment is not None:
-        if np.any(~np.isfinite(variance)) or np.any(variance < 0):
-            raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
         second_moment: Array = moment * variance
     else:
         second_moment = gaussian_expectation(lambda z: act(z) ** 2, variance)
