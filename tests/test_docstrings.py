@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import gradwatch as gw
-from gradwatch import layers, network, training
+from gradwatch import layers, network, norm, training
 
 # The package's name ``gradcheck`` is the function; the module is reached through sys.modules.
 gradcheck_module = importlib.import_module("gradwatch.gradcheck")
@@ -32,9 +32,10 @@ MODULES: list[ModuleType] = [
     network,
     gradcheck_module,
     training,
+    norm,
 ]
 # Classes whose public methods must each carry their own example.
-METHODS_DOCUMENTED: list[type] = [gw.MLP]
+METHODS_DOCUMENTED: list[type] = [gw.MLP, gw.Sequential]
 EXAMPLES = re.compile(r"^\s*Examples\n\s*-{8,}\n(?:.*\n)*?\s*>>> ", re.MULTILINE)
 
 
@@ -63,7 +64,7 @@ def test_the_walk_finds_the_api() -> None:
         "gradwatch.optim.Adam",
         "gradwatch.experiments.load",
         "gradwatch.network.MLP",
-        "gradwatch.network.MLP.backward",
+        "gradwatch.network.Sequential.backward",
         "gradwatch.layers.Dense",
         "gradwatch.gradcheck.gradcheck",
     ):

@@ -517,3 +517,140 @@ def test_loss_and_grads_with_a_layer_subclass_that_predates_need_dx() -> None:
     net.layers[0].__class__ = OldLayer
     for g, h in zip(net.loss_and_grads(x, y)[1], reference, strict=True):
         np.testing.assert_array_equal(g, h)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalised and residual MLPs
+# ---------------------------------------------------------------------------------------------
+
+VARIANTS = [
+    (None, False),
+    ("layer", False),
+    ("batch", False),
+    (None, True),
+    ("layer", True),
+    ("batch", True),
+]
+
+
+@pytest.mark.parametrize(("norm", "residual"), VARIANTS)
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sigmoid"])
+def test_every_variant_matches_finite_differences(
+    norm: str | None, residual: bool, activation: str, rng: np.random.Generator
+) -> None:
+    net = gw.MLP([3, 4, 4, 4, 2], activation, norm=norm, residual=residual, seed=1)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    report = gw.gradcheck(net, x, y, eps=1e-5)
+    assert report.max_rel_error < 1e-6, report
+    assert net.backward(np.ones((5, 2))).shape == (5, 3)
+
+
+def test_the_blocks_of_each_variant() -> None:
+    sizes = [2, 6, 6, 6, 1]
+    plain = gw.MLP(sizes, "relu")
+    assert all(type(block) is gw.Dense for block in plain.layers)
+    normed = gw.MLP(sizes, "relu", norm="batch")
+    assert [type(b).__name__ for b in normed.layers] == ["Sequential"] * 3 + ["Dense"]
+    assert [type(layer).__name__ for layer in normed.layers[0].layers] == [
+        "Dense",
+        "BatchNorm",
+        "ActivationLayer",
+    ]
+    assert normed.layers[0].layers[0].activation.name == "identity"
+    assert normed.layers[0].layers[2].activation.name == "relu"
+    residual = gw.MLP(sizes, "relu", norm="layer", residual=True)
+    assert [type(b).__name__ for b in residual.layers] == ["Dense", "Residual", "Residual", "Dense"]
+    assert residual.layers[0].activation.name == "relu"  # the first layer stays plain
+    branch = residual.layers[1].block.layers
+    assert [type(layer).__name__ for layer in branch] == ["LayerNorm", "ActivationLayer", "Dense"]
+    bare = gw.MLP(sizes, "relu", residual=True)
+    assert [type(layer).__name__ for layer in bare.layers[1].block.layers] == [
+        "ActivationLayer",
+        "Dense",
+    ]
+    for net in (plain, normed, residual, bare):
+        assert net.sizes == sizes
+        assert len(net.layers) == len(sizes) - 1
+
+
+@pytest.mark.parametrize(("norm", "residual"), VARIANTS[1:])
+def test_every_variant_draws_the_plain_networks_weights(norm: str | None, residual: bool) -> None:
+    plain = gw.MLP([3, 5, 5, 5, 2], "tanh", seed=7)
+    other = gw.MLP([3, 5, 5, 5, 2], "tanh", seed=7, norm=norm, residual=residual)
+    weights = [
+        p
+        for p, name in zip(other.params(), other.param_names(), strict=True)
+        if name.endswith((".W", ".b"))
+    ]
+    for p, q in zip(plain.params(), weights, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_residual_mlp_closed_form_with_identity_activations(rng: np.random.Generator) -> None:
+    net = gw.MLP([2, 3, 3, 3, 1], "identity", residual=True, seed=0)
+    W = [
+        layer.W
+        for layer in (
+            net.layers[0],
+            net.layers[1].block.layers[1],
+            net.layers[2].block.layers[1],
+            net.layers[3],
+        )
+    ]
+    product = W[0] @ (np.eye(3) + W[1]) @ (np.eye(3) + W[2]) @ W[3]
+    x = rng.normal(size=(4, 2))
+    np.testing.assert_allclose(net.forward(x), x @ product, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(
+        net.backward(np.ones((4, 1))), np.ones((4, 1)) @ product.T, rtol=1e-13
+    )
+
+
+def test_batch_norm_mlp_train_and_eval(rng: np.random.Generator) -> None:
+    net = gw.MLP([3, 4, 4, 1], "relu", norm="batch", seed=0)
+    x = rng.normal(size=(8, 3))
+    training = net.forward(x)
+    assert net.eval() is net
+    assert not net.layers[0].layers[1].training
+    assert not np.allclose(net.forward(x), training)
+    np.testing.assert_allclose(net.forward(x[:1]), net.forward(x)[:1], rtol=1e-14)
+    net.train()
+    with pytest.raises(ValueError, match="more than one sample"):
+        net.forward(x[:1])
+
+
+@pytest.mark.parametrize(("norm", "residual"), VARIANTS)
+def test_every_variant_in_float32(
+    norm: str | None, residual: bool, rng: np.random.Generator
+) -> None:
+    net = gw.MLP([3, 4, 4, 1], norm=norm, residual=residual, dtype=np.float32)
+    loss, grads = net.loss_and_grads(rng.normal(size=(6, 3)), rng.normal(size=(6, 1)))
+    assert np.isfinite(loss)
+    assert all(g.dtype == np.float32 for g in grads)
+    assert all(p.dtype == np.float32 for p in net.params())
+
+
+def test_variant_repr_and_attributes() -> None:
+    net = gw.MLP([2, 4, 4, 1], "relu", norm="layer", residual=True)
+    assert (net.norm, net.residual) == ("layer", True)
+    assert repr(net) == (
+        "MLP([2, 4, 4, 1], activation=ReLU(), output_activation=Identity(), norm='layer', "
+        "residual=True, dtype=float64)"
+    )
+    assert repr(gw.MLP([2, 4, 1])) == (
+        "MLP([2, 4, 1], activation=Tanh(), output_activation=Identity(), dtype=float64)"
+    )
+    assert isinstance(net, gw.Sequential)
+
+
+def test_variant_errors() -> None:
+    with pytest.raises(ValueError, match="norm must be None, 'layer' or 'batch', got 'group'"):
+        gw.MLP([2, 4, 1], norm="group")
+    with pytest.raises(TypeError, match="residual must be True or False"):
+        gw.MLP([2, 4, 1], residual="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"equal hidden widths.*\[2, 4, 5, 1\]"):
+        gw.MLP([2, 4, 5, 1], residual=True)
+    net = gw.MLP([2, 4, 4, 1], norm="layer", residual=True)
+    with pytest.raises(ValueError, match="x has 3 features but layer 0 expects n_in=2"):
+        net.forward(np.ones((2, 3)))
+    shallow = gw.MLP([2, 3, 1], residual=True)  # no layer between the first and the last
+    assert all(type(block) is gw.Dense for block in shallow.layers)

@@ -6,8 +6,14 @@ The modules, one concept each:
 - :mod:`gradwatch.init`: weight initialisers and :func:`~gradwatch.init.calculate_gain`;
 - :mod:`gradwatch.losses`: losses and their gradients;
 - :class:`gradwatch.MLP` (:mod:`gradwatch.network`) of :class:`gradwatch.Dense` layers;
+- :class:`gradwatch.Sequential` (:mod:`gradwatch.network`): any layers run in order, such as
+  :class:`gradwatch.ActivationLayer` and :class:`gradwatch.Residual` (:mod:`gradwatch.layers`);
+- :class:`gradwatch.LayerNorm` and :class:`gradwatch.BatchNorm` (:mod:`gradwatch.norm`):
+  normalisation layers;
 - :class:`gradwatch.RNN` (:mod:`gradwatch.rnn`): a vanilla recurrent network with backpropagation
   through time;
+- :class:`gradwatch.LSTM` and :class:`gradwatch.GRU` (:mod:`gradwatch.gated`): gated recurrent
+  networks, in PyTorch's form;
 - :mod:`gradwatch.clip`: gradient norms and clipping;
 - :mod:`gradwatch.optim`: optimisers;
 - :func:`gradwatch.gradcheck`: backpropagation against finite differences;
@@ -36,20 +42,30 @@ from gradwatch import (
     plotting,
     theory,
 )
+from gradwatch.gated import GRU, LSTM
 from gradwatch.gradcheck import GradCheckReport, gradcheck
-from gradwatch.layers import Dense
-from gradwatch.network import MLP
+from gradwatch.layers import ActivationLayer, Dense, Layer, Residual
+from gradwatch.network import MLP, Sequential
+from gradwatch.norm import BatchNorm, LayerNorm
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
+    "LSTM",
     "MLP",
     "RNN",
+    "ActivationLayer",
+    "BatchNorm",
     "Dense",
     "GradCheckReport",
     "History",
+    "Layer",
+    "LayerNorm",
+    "Residual",
+    "Sequential",
     "__version__",
     "activations",
     "clip",

@@ -1,4 +1,4 @@
-r"""A multilayer perceptron: a list of :class:`~gradwatch.layers.Dense` layers.
+r"""Networks: :class:`Sequential` runs layers in order; :class:`MLP` is one of dense layers.
 
 Backpropagation runs the layers in reverse, each turning :math:`\partial L/\partial a^{(l)}`
 into :math:`\partial L/\partial a^{(l-1)}`. Written out for a whole network, the gradient
@@ -15,16 +15,19 @@ and that product is where gradients vanish or explode.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from gradwatch import activations, losses
 from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
-from gradwatch.layers import Dense
+from gradwatch.layers import ActivationLayer, Dense, Layer, Residual, check_dtype
+from gradwatch.norm import BatchNorm, LayerNorm
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "Sequential"]
+
+NORMS = {"layer": LayerNorm, "batch": BatchNorm}
 
 
 def _check_sizes(sizes: object) -> list[int]:
@@ -63,90 +66,114 @@ def _check_activations(activation: object, widths: list[int]) -> list[str | acti
     return hidden
 
 
-class MLP:
-    """Multilayer perceptron with a vectorised forward and backward pass.
+def _chain_widths(layers: Sequence[Layer]) -> tuple[int | None, int | None, int | None]:
+    """Check consecutive widths agree; return the input width, its layer's index, output width."""
+    n_in: int | None = None
+    first: int | None = None
+    width: int | None = None  # features flowing between layers; None while unknown
+    for i, layer in enumerate(layers):
+        expects = layer.n_in
+        if expects is not None:
+            if width is not None and expects != width:
+                raise ValueError(
+                    f"layers[{i}] expects n_in={expects} features but layers[{i - 1}] gives {width}"
+                )
+            if n_in is None:
+                n_in, first = expects, i
+            width = expects
+        if layer.n_out is not None:
+            width = layer.n_out
+    return n_in, first, width
+
+
+def _common_dtype(layers: Sequence[Layer]) -> np.dtype[Any]:
+    """Return the one dtype of the layers that have one (float64 if none has)."""
+    dtypes = {layer.dtype for layer in layers if layer.dtype is not None}
+    if len(dtypes) > 1:
+        names = sorted(dtype.name for dtype in dtypes)
+        raise ValueError(f"the layers must share one dtype, got {', '.join(names)}")
+    return dtypes.pop() if dtypes else np.dtype(np.float64)
+
+
+class Sequential(Layer):
+    """A network of layers run in order, with the interface of :class:`MLP`.
+
+    Forward runs ``layers[0]``, ``layers[1]``, ...; backward runs them in reverse, each turning
+    the gradient at its output into the gradient at its input. A Sequential is itself a
+    :class:`~gradwatch.layers.Layer`, so it can be a block inside a
+    :class:`~gradwatch.Residual` or another Sequential. It works with :func:`gradwatch.train`,
+    :func:`gradwatch.gradcheck`, :mod:`gradwatch.clip` and :mod:`gradwatch.optim`, which only
+    read ``params()``, ``grads()``, ``param_names()`` and ``loss_and_grads``.
 
     Parameters
     ----------
-    sizes : sequence of int or 1-D integer ndarray
-        Widths ``[n_in, hidden_1, ..., n_out]``; at least two entries.
-    activation : str, Activation or sequence of them, default "tanh"
-        Activation of the hidden layers: one for all, or one per hidden layer.
-    output_activation : str or Activation, default "identity"
-        Activation of the last layer.
-    init : str or callable, default "xavier_uniform"
-        Initialiser of every weight matrix (see :mod:`gradwatch.init`); options can be bound with
-        :func:`gradwatch.init.get`, e.g. ``init=gw.init.get("normal", std=0.1)``.
-    bias_init : str or callable, default "zeros"
-        Initialiser of every bias.
-    seed : int or numpy.random.Generator, default 0
-        Source of the initial weights: the same seed gives the same network.
-    dtype : numpy floating dtype, default float64
-        Every parameter, gradient and intermediate array has this dtype; inputs are converted.
+    layers : sequence of Layer
+        At least one: :class:`~gradwatch.Dense`, :class:`~gradwatch.ActivationLayer`,
+        :class:`~gradwatch.LayerNorm`, :class:`~gradwatch.BatchNorm`,
+        :class:`~gradwatch.Residual`, a Sequential, or a :class:`~gradwatch.layers.Layer`
+        subclass of your own.
 
     Attributes
     ----------
-    layers : list of Dense
+    layers : list of Layer
+    dtype : numpy.dtype
+        The layers' common dtype (float64 if none has parameters); inputs are converted to it.
 
     Raises
     ------
     TypeError
-        If ``sizes`` is neither a sequence of ints nor a 1-D integer array, ``activation`` is
-        neither a name, an Activation nor a list of them, or ``seed`` or ``dtype`` has the
-        wrong type.
+        If ``layers`` is not a sequence of layers.
     ValueError
-        If a width is not a positive integer, the activations do not match the hidden layers,
-        or ``seed`` is negative.
+        If it is empty, two consecutive widths disagree, or the layers' dtypes differ.
 
     Examples
     --------
     >>> import numpy as np
     >>> import gradwatch as gw
-    >>> net = gw.MLP([2, 4, 1], activation="sigmoid", seed=0)
-    >>> x = np.array([[0.0, 1.0], [1.0, 1.0]])
-    >>> net.forward(x).shape
-    (2, 1)
-    >>> loss, grads = net.loss_and_grads(x, np.array([[1.0], [0.0]]), loss="mse")
-    >>> [g.shape for g in grads]
-    [(2, 4), (4,), (4, 1), (1,)]
+    >>> net = gw.Sequential([
+    ...     gw.Dense(3, 4, activation="identity", rng=0),
+    ...     gw.BatchNorm(4),
+    ...     gw.ActivationLayer("relu"),
+    ...     gw.Residual(gw.Sequential([gw.LayerNorm(4), gw.Dense(4, 4, rng=1)])),
+    ...     gw.Dense(4, 1, activation="identity", rng=2),
+    ... ])
+    >>> x = np.random.default_rng(0).normal(size=(8, 3))
+    >>> loss, grads = net.loss_and_grads(x, np.ones((8, 1)))
+    >>> net.param_names()[2:4], len(grads) == len(net.params())
+    (['layers[1].gamma', 'layers[1].beta'], True)
+    >>> net.eval().layers[1].training
+    False
+    >>> gw.Sequential([gw.Dense(3, 4), gw.Dense(5, 1)])
+    Traceback (most recent call last):
+    ...
+    ValueError: layers[1] expects n_in=5 features but layers[0] gives 4
     """
 
-    def __init__(
-        self,
-        sizes: Sequence[int] | NDArray[np.integer[Any]],
-        activation: str | activations.Activation | Sequence[str | activations.Activation] = "tanh",
-        output_activation: str | activations.Activation = "identity",
-        init: str | Any = "xavier_uniform",
-        bias_init: str | Any = "zeros",
-        seed: int | np.random.Generator = 0,
-        dtype: DTypeLike = np.float64,
-    ) -> None:
-        widths = _check_sizes(sizes)
-        hidden = _check_activations(activation, widths)
-        rng = make_rng(seed, "seed")
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type, got {self.dtype}")
-        self.layers: list[Dense] = [
-            Dense(
-                int(n_in),
-                int(n_out),
-                act,
-                init=init,
-                bias_init=bias_init,
-                rng=rng,
-                dtype=self.dtype,
-            )
-            for n_in, n_out, act in zip(
-                widths[:-1], widths[1:], [*hidden, output_activation], strict=True
-            )
-        ]
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        if isinstance(layers, (str, bytes, Layer)) or not isinstance(layers, Sequence):
+            raise TypeError(f"layers must be a list of layers, got {layers!r}")
+        if not layers:
+            raise ValueError("layers is empty; a Sequential needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layers[{i}] must be a gradwatch Layer (Dense, ActivationLayer, LayerNorm, "
+                    f"BatchNorm, Residual, Sequential or a Layer subclass), got {layer!r}"
+                )
+        self.layers: list[Any] = list(layers)
+        self._n_in, self._first_sized, self._n_out = _chain_widths(self.layers)
+        self.dtype: np.dtype[Any] = _common_dtype(self.layers)
         self._output_shape: tuple[int, ...] | None = None
 
     @property
-    def sizes(self) -> list[int]:
-        """Widths ``[n_in, hidden_1, ..., n_out]``."""
-        return [self.layers[0].n_in, *(layer.n_out for layer in self.layers)]
+    def n_in(self) -> int | None:
+        """Input width: that of the first layer with a fixed one (None if no layer has one)."""
+        return self._n_in
+
+    @property
+    def n_out(self) -> int | None:
+        """Output width (None if no layer fixes it)."""
+        return self._n_out
 
     @property
     def n_params(self) -> int:
@@ -154,51 +181,85 @@ class MLP:
         return sum(p.size for p in self.params())
 
     def params(self) -> list[Array]:
-        """Return ``[W1, b1, W2, b2, ...]``: the arrays themselves, so updates change the net.
+        """Return every layer's parameters, in order: the arrays themselves.
 
         Examples
         --------
         >>> import gradwatch as gw
-        >>> [p.shape for p in gw.MLP([3, 2, 1]).params()]
-        [(3, 2), (2,), (2, 1), (1,)]
+        >>> [p.shape for p in gw.Sequential([gw.Dense(3, 2), gw.LayerNorm(2)]).params()]
+        [(3, 2), (2,), (2,), (2,)]
         """
-        return [p for layer in self.layers for p in (layer.W, layer.b)]
+        return [p for layer in self.layers for p in layer.params()]
 
     def grads(self) -> list[Array]:
-        """Return ``[dW1, db1, dW2, db2, ...]``, set by :meth:`backward` (the arrays themselves).
+        """Return every layer's gradients, in the order of :meth:`params`.
 
         Examples
         --------
         >>> import gradwatch as gw
-        >>> [g.shape for g in gw.MLP([3, 2, 1]).grads()]
-        [(3, 2), (2,), (2, 1), (1,)]
+        >>> [g.shape for g in gw.Sequential([gw.Dense(3, 2), gw.LayerNorm(2)]).grads()]
+        [(3, 2), (2,), (2,), (2,)]
         """
-        return [g for layer in self.layers for g in (layer.dW, layer.db)]
+        return [g for layer in self.layers for g in layer.grads()]
 
     def param_names(self) -> list[str]:
-        """Return names matching :meth:`params`: ``layers[0].W``, ``layers[0].b``, ...
+        """Return names matching :meth:`params`: ``layers[0].W``, ``layers[1].gamma``, ...
 
         Examples
         --------
         >>> import gradwatch as gw
-        >>> gw.MLP([3, 2, 1]).param_names()
-        ['layers[0].W', 'layers[0].b', 'layers[1].W', 'layers[1].b']
+        >>> gw.Sequential([gw.Dense(3, 2), gw.Residual(gw.LayerNorm(2))]).param_names()
+        ['layers[0].W', 'layers[0].b', 'layers[1].block.gamma', 'layers[1].block.beta']
         """
-        return [f"layers[{i}].{name}" for i in range(len(self.layers)) for name in ("W", "b")]
+        return [
+            f"layers[{i}].{name}"
+            for i, layer in enumerate(self.layers)
+            for name in layer.param_names()
+        ]
+
+    def train(self) -> Self:
+        """Put every layer in training mode; return the network.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> net = gw.Sequential([gw.Dense(2, 2), gw.BatchNorm(2)]).eval()
+        >>> net.train().layers[1].training
+        True
+        """
+        for layer in self.layers:
+            layer.train()
+        return super().train()
+
+    def eval(self) -> Self:
+        """Put every layer in evaluation mode; return the network.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> gw.Sequential([gw.Dense(2, 2), gw.BatchNorm(2)]).eval().layers[1].training
+        False
+        """
+        for layer in self.layers:
+            layer.eval()
+        return super().eval()
 
     def _check_input(self, x: object) -> Array:
         array = as_float_array(x, "x")
-        n_in = self.layers[0].n_in
+        n_in = self._n_in
         if array.ndim != 2:
+            width = "n_in" if n_in is None else n_in
             hint = "; for one sample use x[None, :]" if array.ndim == 1 else ""
             raise ValueError(
-                f"x must be 2-D with shape (n_samples, {n_in}), got shape {array.shape}{hint}"
+                f"x must be 2-D with shape (n_samples, {width}), got shape {array.shape}{hint}"
             )
-        if array.shape[1] != n_in:
-            raise ValueError(f"x has {array.shape[1]} features but layer 0 expects n_in={n_in}")
+        if n_in is not None and array.shape[1] != n_in:
+            raise ValueError(
+                f"x has {array.shape[1]} features but layer {self._first_sized} expects n_in={n_in}"
+            )
         return np.asarray(array, dtype=self.dtype)
 
-    def forward(self, x: Array) -> Array:
+    def forward(self, x: Array, /) -> Array:
         """Run every layer on ``x`` and keep what :meth:`backward` needs.
 
         Parameters
@@ -232,8 +293,8 @@ class MLP:
 
     __call__ = forward
 
-    def backward(self, dy: Array) -> Array:
-        r"""Backpropagate :math:`\partial L/\partial y`; set every layer's ``dW`` and ``db``.
+    def backward(self, dy: Array, /) -> Array:
+        r"""Backpropagate :math:`\partial L/\partial y`; set every layer's gradients.
 
         Parameters
         ----------
@@ -261,13 +322,33 @@ class MLP:
         >>> net.backward(np.ones_like(y))
         array([[3., 3.]])
         """
-        return self.layers[0].backward(self._backward_to_first_layer(dy))
+        result: Array = self.layers[0].backward(self._backward_to_first_layer(dy))
+        return result
+
+    def backward_params(self, dy: Array, /) -> None:
+        r"""Set every layer's gradients without computing :math:`\partial L/\partial x`.
+
+        The backward pass of :meth:`loss_and_grads`: as :meth:`backward`, minus the first
+        layer's product that only ``dx`` needs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradwatch as gw
+        >>> net = gw.MLP([2, 3, 1], activation="identity", init="ones")
+        >>> y = net.forward(np.array([[1.0, 2.0]]))
+        >>> net.backward_params(np.ones_like(y))
+        >>> net.grads()[0]
+        array([[1., 1., 1.],
+               [2., 2., 2.]])
+        """
+        self.layers[0].backward_params(self._backward_to_first_layer(dy))
 
     def _backward_to_first_layer(self, dy: Array) -> Array:
         r"""Check ``dy`` and backpropagate it through every layer but the first.
 
-        Returns :math:`\partial L/\partial a^{(1)}`, what the first layer's backward pass
-        takes: :meth:`backward` then asks it for ``dx``, :meth:`loss_and_grads` does not.
+        Returns the gradient at the first layer's output: :meth:`backward` then asks that
+        layer for ``dx``, :meth:`loss_and_grads` does not.
         """
         if self._output_shape is None:
             raise RuntimeError("backward called before forward: run forward(x) first")
@@ -315,18 +396,199 @@ class MLP:
         loss_fn = losses.get(loss)
         y_pred = self.forward(x)
         value, dy = loss_fn.value_and_grad(y_pred, y)
-        grad = self._backward_to_first_layer(dy)
-        first = self.layers[0]
-        if type(first).backward is Dense.backward:
-            first.backward(grad, need_dx=False)
-        else:  # a subclass's own backward may not take need_dx: call it as before
-            first.backward(grad)
+        self.layers[0].backward_params(self._backward_to_first_layer(dy))
         return value, self.grads()
 
     def __repr__(self) -> str:
-        hidden = {repr(layer.activation) for layer in self.layers[:-1]}
+        inner = ",\n".join(repr(layer) for layer in self.layers).replace("\n", "\n    ")
+        return f"Sequential([\n    {inner},\n])"
+
+
+class MLP(Sequential):
+    r"""Multilayer perceptron with a vectorised forward and backward pass.
+
+    A plain MLP is a :class:`Sequential` of :class:`~gradwatch.Dense` layers, one per pair of
+    consecutive ``sizes``. ``norm`` and ``residual`` build the same depth (the same dense
+    layers, drawn from ``seed`` in the same order, so with the same weights) in other forms,
+    one block per dense layer:
+
+    - ``norm="layer"`` or ``"batch"``: every hidden layer becomes ``Sequential([Dense(...,
+      activation="identity"), LayerNorm or BatchNorm, ActivationLayer(activation)])``, the
+      normalisation between the linear map and its nonlinearity (Ioffe and Szegedy, 2015);
+    - ``residual=True``: the first layer (input to width) and the last (width to output) stay
+      plain ``Dense`` layers and each layer in between becomes a pre-activation residual block
+      ``Residual(Sequential([norm, ActivationLayer(activation), Dense(width, width,
+      activation="identity")]))``, :math:`x + W g(\mathrm{norm}(x)) + b` (He et al., 2016),
+      without the norm when ``norm`` is None. The hidden widths must then be equal.
+
+    Parameters
+    ----------
+    sizes : sequence of int or 1-D integer ndarray
+        Widths ``[n_in, hidden_1, ..., n_out]``; at least two entries.
+    activation : str, Activation or sequence of them, default "tanh"
+        Activation of the hidden layers: one for all, or one per hidden layer.
+    output_activation : str or Activation, default "identity"
+        Activation of the last layer.
+    init : str or callable, default "xavier_uniform"
+        Initialiser of every weight matrix (see :mod:`gradwatch.init`); options can be bound with
+        :func:`gradwatch.init.get`, e.g. ``init=gw.init.get("normal", std=0.1)``.
+    bias_init : str or callable, default "zeros"
+        Initialiser of every bias.
+    seed : int or numpy.random.Generator, default 0
+        Source of the initial weights: the same seed gives the same network.
+    dtype : numpy floating dtype, default float64
+        Every parameter, gradient and intermediate array has this dtype; inputs are converted.
+    norm : {None, "layer", "batch"}, default None
+        Normalisation of the hidden layers (default ``eps`` and ``momentum``).
+    residual : bool, default False
+        Residual blocks between the first and the last layer.
+
+    Attributes
+    ----------
+    layers : list of Layer
+        One block per dense layer: the :class:`~gradwatch.Dense` layers themselves for a plain
+        MLP; :class:`Sequential` blocks (``norm``) or :class:`~gradwatch.Residual` blocks
+        (``residual``) otherwise.
+
+    Raises
+    ------
+    TypeError
+        If ``sizes`` is neither a sequence of ints nor a 1-D integer array, ``activation`` is
+        neither a name, an Activation nor a list of them, ``residual`` is not a bool, or
+        ``seed`` or ``dtype`` has the wrong type.
+    ValueError
+        If a width is not a positive integer, the activations do not match the hidden layers,
+        ``seed`` is negative, ``norm`` is not one of the three choices, or ``residual`` is
+        True with unequal hidden widths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([2, 4, 1], activation="sigmoid", seed=0)
+    >>> x = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> net.forward(x).shape
+    (2, 1)
+    >>> loss, grads = net.loss_and_grads(x, np.array([[1.0], [0.0]]), loss="mse")
+    >>> [g.shape for g in grads]
+    [(2, 4), (4,), (4, 1), (1,)]
+    >>> deep = gw.MLP([2, 8, 8, 8, 1], activation="relu", norm="layer", residual=True)
+    >>> [type(block).__name__ for block in deep.layers]
+    ['Dense', 'Residual', 'Residual', 'Dense']
+    >>> for name in deep.param_names()[2:6]:
+    ...     print(name)
+    layers[1].block.layers[0].gamma
+    layers[1].block.layers[0].beta
+    layers[1].block.layers[2].W
+    layers[1].block.layers[2].b
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int] | NDArray[np.integer[Any]],
+        activation: str | activations.Activation | Sequence[str | activations.Activation] = "tanh",
+        output_activation: str | activations.Activation = "identity",
+        init: str | Any = "xavier_uniform",
+        bias_init: str | Any = "zeros",
+        seed: int | np.random.Generator = 0,
+        dtype: DTypeLike = np.float64,
+        *,
+        norm: str | None = None,
+        residual: bool = False,
+    ) -> None:
+        widths = _check_sizes(sizes)
+        hidden = _check_activations(activation, widths)
+        rng = make_rng(seed, "seed")
+        dtype = check_dtype(dtype)
+        if norm is not None and norm not in NORMS:
+            raise ValueError(f"norm must be None, 'layer' or 'batch', got {norm!r}")
+        if not isinstance(residual, (bool, np.bool_)):
+            raise TypeError(f"residual must be True or False, got {residual!r}")
+        if residual and len(set(widths[1:-1])) > 1:
+            raise ValueError(
+                f"residual=True needs equal hidden widths (each block adds its input to its "
+                f"output), got sizes {widths}"
+            )
+        self._plain = norm is None and not residual
+        last = len(widths) - 2
+        acts = [*hidden, output_activation]
+        blocks: list[Layer] = []
+        for i, (n_in, n_out, act) in enumerate(zip(widths[:-1], widths[1:], acts, strict=True)):
+            stays_plain = self._plain or i == last or (residual and i == 0)
+            layer = Dense(
+                n_in,
+                n_out,
+                act if stays_plain else "identity",
+                init=init,
+                bias_init=bias_init,
+                rng=rng,
+                dtype=dtype,
+            )
+            normalised = [] if norm is None else [NORMS[norm](n_out, dtype=dtype)]
+            if stays_plain:
+                blocks.append(layer)
+            elif residual:
+                branch = Sequential([*normalised, ActivationLayer(act), layer])
+                blocks.append(Residual(branch))
+            else:
+                blocks.append(Sequential([layer, *normalised, ActivationLayer(act)]))
+        super().__init__(blocks)
+        self.norm = norm
+        self.residual = bool(residual)
+        self._sizes = widths
+        self._hidden = [activations.get(act) for act in hidden]
+        self._output_activation = activations.get(output_activation)
+
+    @property
+    def sizes(self) -> list[int]:
+        """Widths ``[n_in, hidden_1, ..., n_out]``."""
+        return list(self._sizes)
+
+    def params(self) -> list[Array]:
+        """Return every block's parameters in order: ``[W1, b1, W2, b2, ...]`` for a plain MLP.
+
+        They are the arrays themselves, so updates change the network.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> [p.shape for p in gw.MLP([3, 2, 1]).params()]
+        [(3, 2), (2,), (2, 1), (1,)]
+        """
+        if self._plain:
+            return [p for layer in self.layers for p in (layer.W, layer.b)]
+        return super().params()
+
+    def grads(self) -> list[Array]:
+        """Return the gradients in the order of :meth:`params`, set by :meth:`backward`.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> [g.shape for g in gw.MLP([3, 2, 1]).grads()]
+        [(3, 2), (2,), (2, 1), (1,)]
+        """
+        if self._plain:
+            return [g for layer in self.layers for g in (layer.dW, layer.db)]
+        return super().grads()
+
+    def param_names(self) -> list[str]:
+        """Return names matching :meth:`params`: ``layers[0].W``, ``layers[0].b``, ...
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> gw.MLP([3, 2, 1]).param_names()
+        ['layers[0].W', 'layers[0].b', 'layers[1].W', 'layers[1].b']
+        """
+        return super().param_names()
+
+    def __repr__(self) -> str:
+        hidden = {repr(act) for act in self._hidden}
         activation = hidden.pop() if len(hidden) == 1 else ("mixed" if hidden else "None")
+        extra = f", norm={self.norm!r}" if self.norm is not None else ""
+        extra += ", residual=True" if self.residual else ""
         return (
             f"MLP({self.sizes}, activation={activation}, "
-            f"output_activation={self.layers[-1].activation!r}, dtype={self.dtype.name})"
+            f"output_activation={self._output_activation!r}{extra}, dtype={self.dtype.name})"
         )

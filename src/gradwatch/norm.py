@@ -1,0 +1,344 @@
+r"""Normalisation layers: :class:`LayerNorm` and :class:`BatchNorm`, as PyTorch defines them.
+
+Both standardise and then scale and shift, :math:`y = \gamma \odot \hat x + \beta` with
+:math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \varepsilon}` and the biased variance
+:math:`\sigma^2`; they differ in what the statistics average over. :class:`LayerNorm` averages
+each sample's row over its ``n`` features; :class:`BatchNorm` averages each feature's column
+over the batch (in training mode). Backward, with
+:math:`\delta = \gamma \odot \partial L/\partial y` and means over the statistics' axis,
+
+.. math::
+
+    \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2 + \varepsilon}}
+    \Big(\delta - \operatorname{mean}(\delta)
+    - \hat x\, \operatorname{mean}(\delta \odot \hat x)\Big),
+
+the gradient of standardising: the two subtracted terms are the paths through :math:`\mu` and
+:math:`\sigma^2`. It is orthogonal to the constant vector and to :math:`\hat x`, so a
+normalised layer's gradient never has a component that would only shift or rescale its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from gradwatch._validation import Array, check_positive, check_positive_int, check_real
+from gradwatch.layers import Layer, check_dtype
+
+__all__ = ["BatchNorm", "LayerNorm"]
+
+
+def standardise_backward(delta: Array, x_hat: Array, inv_std: Array, axis: int) -> Array:
+    r"""Backpropagate through :math:`\hat x = (x - \mu)/\sigma` along ``axis``.
+
+    Parameters
+    ----------
+    delta : ndarray
+        :math:`\partial L/\partial \hat x`.
+    x_hat : ndarray
+        The standardised values of the forward pass.
+    inv_std : ndarray
+        :math:`1/\sqrt{\sigma^2 + \varepsilon}`, broadcastable against ``x_hat``.
+    axis : int
+        The axis the mean and variance were taken over.
+
+    Returns
+    -------
+    ndarray
+        :math:`\partial L/\partial x`, the shape of ``delta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x_hat = np.array([[-1.0, 1.0]])
+    >>> standardise_backward(np.array([[3.0, 3.0]]), x_hat, np.ones((1, 1)), axis=1)  # a shift
+    array([[0., 0.]])
+    """
+    mean_delta = _mean(delta, axis)
+    mean_projection = _mean(delta * x_hat, axis)
+    result: Array = inv_std * (delta - mean_delta - x_hat * mean_projection)
+    return result
+
+
+def _mean(a: Array, axis: int) -> Array:
+    """``a.mean(axis, keepdims=True)`` without its Python overhead (these arrays are small)."""
+    total: Array = np.add.reduce(a, axis=axis, keepdims=True)
+    total /= a.shape[axis]
+    return total
+
+
+class _AffineNormalisation(Layer):
+    """Shared parts: the widths, the affine parameters and their gradients."""
+
+    def __init__(self, n: int, eps: float, dtype: DTypeLike) -> None:
+        self.n = check_positive_int(n, "n")
+        self.eps = check_positive(eps, "eps")
+        self.dtype: np.dtype[Any] = check_dtype(dtype)
+        self.gamma: Array = np.ones(self.n, dtype=self.dtype)
+        self.beta: Array = np.zeros(self.n, dtype=self.dtype)
+        self.dgamma: Array = np.zeros_like(self.gamma)
+        self.dbeta: Array = np.zeros_like(self.beta)
+        self._x_hat: Array | None = None
+        self._inv_std: Array | None = None
+
+    @property
+    def n_in(self) -> int:
+        """Number of features, ``n``."""
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        """Number of features, ``n``."""
+        return self.n
+
+    def params(self) -> list[Array]:
+        """Return ``[gamma, beta]``, the arrays themselves."""
+        return [self.gamma, self.beta]
+
+    def grads(self) -> list[Array]:
+        """Return ``[dgamma, dbeta]``, set by :meth:`backward`."""
+        return [self.dgamma, self.dbeta]
+
+    def param_names(self) -> list[str]:
+        """Return ``["gamma", "beta"]``."""
+        return ["gamma", "beta"]
+
+    def _check(self, x: Array) -> None:
+        if x.ndim != 2 or x.shape[1] != self.n:
+            raise ValueError(
+                f"x must have shape (n_samples, {self.n}) for {type(self).__name__}(n={self.n}), "
+                f"got shape {x.shape}"
+            )
+
+    def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array]:
+        """Set ``dgamma``, ``dbeta``; return x-hat, the inverse std and the gradient at x-hat."""
+        if self._x_hat is None or self._inv_std is None:
+            raise RuntimeError(
+                f"backward called before forward: run forward(x) first ({type(self).__name__})"
+            )
+        np.add.reduce(dy * self._x_hat, axis=0, out=self.dgamma)
+        np.add.reduce(dy, axis=0, out=self.dbeta)
+        return self._x_hat, self._inv_std, dy * self.gamma
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.n}, eps={self.eps:g}, dtype={self.dtype.name})"
+
+
+class LayerNorm(_AffineNormalisation):
+    r"""Layer normalisation (Ba et al., 2016): each sample standardised over its features.
+
+    .. math::
+
+        y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta, \qquad
+        \mu = \frac1n \sum_j x_j, \quad \sigma^2 = \frac1n \sum_j (x_j - \mu)^2,
+
+    per row, exactly ``torch.nn.LayerNorm(n, eps)``. It computes the same thing in training
+    and evaluation mode and does not couple the samples of a batch.
+
+    Parameters
+    ----------
+    n : int
+        Number of features (the width of the rows).
+    eps : float, default 1e-5
+        Added to the variance; positive.
+    dtype : numpy floating dtype, default float64
+
+    Attributes
+    ----------
+    gamma, beta : ndarray, shape (n,)
+        Scale (ones) and shift (zeros).
+    dgamma, dbeta : ndarray, shape (n,)
+        Their gradients, set by :meth:`backward`.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or ``eps`` is not a positive finite number.
+    TypeError
+        If ``dtype`` is not a floating-point type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> norm = gw.LayerNorm(3)
+    >>> norm.forward(np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]])).round(4)
+    array([[-1.2247,  0.    ,  1.2247],
+           [-0.7071, -0.7071,  1.4142]])
+    >>> dx = norm.backward(np.ones((2, 3)))  # shifting every output: no gradient reaches x
+    >>> bool(np.abs(dx).max() < 1e-12)
+    True
+    >>> norm.dbeta, norm.param_names()
+    (array([2., 2., 2.]), ['gamma', 'beta'])
+    """
+
+    def __init__(self, n: int, eps: float = 1e-5, *, dtype: DTypeLike = np.float64) -> None:
+        super().__init__(n, eps, dtype)
+
+    def forward(self, x: Array, /) -> Array:
+        """Standardise each row of ``x``, shape ``(n_samples, n)``, then scale and shift.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` does not have ``n`` columns.
+        """
+        self._check(x)
+        centred = x - _mean(x, 1)
+        variance = _mean(centred * centred, 1)
+        self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
+        self._x_hat = x_hat = centred * inv_std
+        y: Array = x_hat * self.gamma + self.beta
+        return y
+
+    def backward(self, dy: Array, /) -> Array:
+        r"""Set ``dgamma`` and ``dbeta``; return :math:`\partial L/\partial x`.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+        """
+        x_hat, inv_std, delta = self._affine_backward(dy)
+        return standardise_backward(delta, x_hat, inv_std, axis=1)
+
+
+class BatchNorm(_AffineNormalisation):
+    r"""Batch normalisation (Ioffe and Szegedy, 2015) of ``(n_samples, n)`` inputs.
+
+    In training mode each feature is standardised with the batch's mean and biased variance,
+    and the gradient flows through those statistics; the running statistics move towards the
+    batch's,
+
+    .. math::
+
+        \hat\mu \leftarrow (1 - m)\,\hat\mu + m\,\mu_B, \qquad
+        \hat\sigma^2 \leftarrow (1 - m)\,\hat\sigma^2 + m\,\tfrac{B}{B-1}\,\sigma_B^2,
+
+    with the unbiased variance of the batch of :math:`B` samples. In evaluation mode
+    (:meth:`eval`) the running statistics standardise and nothing is updated. All of this is
+    ``torch.nn.BatchNorm1d(n, eps, momentum)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of features.
+    eps : float, default 1e-5
+        Added to the variance; positive.
+    momentum : float, default 0.1
+        Weight :math:`m` of the new batch in the running statistics, in [0, 1].
+    dtype : numpy floating dtype, default float64
+
+    Attributes
+    ----------
+    gamma, beta : ndarray, shape (n,)
+        Scale (ones) and shift (zeros).
+    dgamma, dbeta : ndarray, shape (n,)
+        Their gradients.
+    running_mean, running_var : ndarray, shape (n,)
+        Buffers, not parameters: zeros and ones at first.
+    training : bool
+        True at first; :meth:`train` and :meth:`eval` set it.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer, ``eps`` is not a positive finite number or
+        ``momentum`` is outside [0, 1].
+    TypeError
+        If ``dtype`` is not a floating-point type or ``momentum`` is not a number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> norm = gw.BatchNorm(2, momentum=0.5)
+    >>> x = np.array([[1.0, 0.0], [3.0, 4.0]])
+    >>> norm.forward(x).round(4)
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> norm.running_mean, norm.running_var   # halfway to the batch's mean and unbiased variance
+    (array([1., 1.]), array([1.5, 4.5]))
+    >>> norm.eval().forward(x).round(4)
+    array([[ 0.    , -0.4714],
+           [ 1.633 ,  1.4142]])
+    """
+
+    def __init__(
+        self,
+        n: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        *,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
+        super().__init__(n, eps, dtype)
+        weight = check_real(momentum, "momentum")
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        self.momentum = weight
+        self.running_mean: Array = np.zeros(self.n, dtype=self.dtype)
+        self.running_var: Array = np.ones(self.n, dtype=self.dtype)
+        self._batch_statistics = True
+
+    def forward(self, x: Array, /) -> Array:
+        """Standardise each column of ``x``, shape ``(n_samples, n)``, then scale and shift.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` does not have ``n`` columns, or has one row in training mode (a batch of
+            one sample has no variance to standardise with).
+        """
+        self._check(x)
+        if self.training:
+            n_samples = x.shape[0]
+            if n_samples < 2:
+                raise ValueError(
+                    f"BatchNorm in training mode needs more than one sample per batch, got x "
+                    f"of shape {x.shape}; call eval() to use the running statistics"
+                )
+            mean = _mean(x, 0)[0]
+            centred = x - mean
+            variance = _mean(centred * centred, 0)[0]
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean
+            self.running_var *= 1.0 - m
+            self.running_var += (m * n_samples / (n_samples - 1)) * variance
+        else:
+            centred = x - self.running_mean
+            variance = self.running_var
+        self._batch_statistics = self.training
+        self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
+        self._x_hat = x_hat = centred * inv_std
+        y: Array = x_hat * self.gamma + self.beta
+        return y
+
+    def backward(self, dy: Array, /) -> Array:
+        r"""Set ``dgamma`` and ``dbeta``; return :math:`\partial L/\partial x`.
+
+        After a training-mode forward pass the gradient includes the paths through the batch
+        statistics; after an evaluation-mode pass the statistics are constants and
+        :math:`\partial L/\partial x = \gamma\, \partial L/\partial y / \sqrt{\hat\sigma^2 +
+        \varepsilon}`.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+        """
+        x_hat, inv_std, delta = self._affine_backward(dy)
+        if not self._batch_statistics:
+            result: Array = delta * inv_std
+            return result
+        return standardise_backward(delta, x_hat, inv_std, axis=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchNorm({self.n}, eps={self.eps:g}, momentum={self.momentum:g}, "
+            f"dtype={self.dtype.name})"
+        )
