@@ -6,6 +6,7 @@ Usage (``nox -s bench -- ARGS`` passes ARGS here)::
     python benchmarks/run.py --save          # ... and write benchmarks/results/latest.json
     python benchmarks/run.py --docs --save   # also section 4, the site build (slow)
     python benchmarks/run.py --only clip,memory
+    python benchmarks/run.py --check         # exit status 1 if a target is missed
 
 Sections not run keep their last saved result in the JSON. NumPy's BLAS and PyTorch get the
 same number of threads (``--threads``, default 1): with one thread, the clock is the process's
@@ -30,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/latest.json")
     parser.add_argument("--docs", action="store_true", help="also time the site build (slow)")
+    parser.add_argument(
+        "--check", action="store_true", help="exit with status 1 if a measured target is missed"
+    )
     parser.add_argument(
         "--only",
         type=lambda text: tuple(part.strip() for part in text.split(",") if part.strip()),
@@ -100,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         suite.save(results, output)
         print(f"wrote {output}")
+    missed = suite.missed_targets(fresh)
+    if missed:
+        print("\ntargets missed:\n" + "\n".join(f"  {line}" for line in missed))
+    if args.check and missed:
+        return 1
     return 0
 
 

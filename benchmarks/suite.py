@@ -84,7 +84,9 @@ TARGETS: dict[str, Any] = {
     "torch": {"a": 0.4, "b": 0.8, "c": 0.8},
     "clip": 1.3,
     "memory": {"b": 1.2, "c": 1.2},
-    "site_build": {"warm_rebuild_s": 5.0, "pages_total_s": 60.0},
+    # warm_nox_docs_s: the author's whole command with nothing changed (nox, install check,
+    # sphinx-build), issue 10's target.
+    "site_build": {"warm_nox_docs_s": 5.0, "warm_rebuild_s": 5.0, "pages_total_s": 60.0},
 }
 
 # Clipping: 50 weight-like matrices and 50 bias-like vectors, 10,000,000 values in all.
@@ -684,6 +686,7 @@ def bench_site_build(repo: Path = ROOT, workdir: Path | None = None) -> dict[str
         "pages_total_s": total,
         "targets": targets,
         "holds": {
+            "warm_nox_docs_s": bool(warm <= targets["warm_nox_docs_s"]),
             "warm_rebuild_s": bool(rebuild <= targets["warm_rebuild_s"]),
             "pages_total_s": bool(total <= targets["pages_total_s"]),
         },
@@ -810,6 +813,45 @@ def machine(threads: int, clock: str) -> dict[str, Any]:
 def now() -> str:
     """The current time in UTC, ISO 8601, to the second."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+#: Sections whose "holds" are reported but are not targets: which side wins against PyTorch
+#: depends on the machine's BLAS (NumPy's OpenBLAS against PyTorch's MKL).
+REPORTED_ONLY = ("torch",)
+
+
+def missed_targets(fresh: Mapping[str, Any]) -> list[str]:
+    """Where a freshly measured section missed a target: one line per ``holds`` that is False.
+
+    Examples
+    --------
+    >>> fresh = {"clip": {"data": {"rows": [{"dtype": "float32", "holds": False}]}},
+    ...          "torch": {"data": {"rows": [{"holds": False}]}}}
+    >>> missed_targets(fresh)
+    ['clip: rows[0] (dtype=float32)']
+    >>> missed_targets({"site_build": {"data": {"holds": {"warm_nox_docs_s": False}}}})
+    ['site_build: warm_nox_docs_s']
+    """
+    missed: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, Mapping):
+            if value.get("holds") is False:
+                labels = [f"{k}={value[k]}" for k in ("net", "dtype") if k in value]
+                missed.append(f"{where} ({', '.join(labels)})" if labels else where)
+            for key, item in value.items():
+                if key == "holds" and isinstance(item, Mapping):
+                    missed.extend(f"{where}.{name}" for name, ok in item.items() if ok is False)
+                elif key != "holds":
+                    walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+
+    for name, result in fresh.items():
+        if name not in REPORTED_ONLY:
+            walk(result.get("data", {}), name)
+    return [line.replace(".", ": ", 1) for line in missed]
 
 
 def section(data: Any, machine_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -1033,7 +1075,12 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
             ["measure", "seconds", "target", "holds"],
             [
                 ["cold nox -s docs", f"{site['cold_nox_docs_s']:.1f}", "-", "-"],
-                ["warm nox -s docs", f"{site['warm_nox_docs_s']:.1f}", "-", "-"],
+                [
+                    "warm nox -s docs",
+                    f"{site['warm_nox_docs_s']:.1f}",
+                    _target(targets.get("warm_nox_docs_s")),
+                    {True: "yes", False: "NO"}.get(ok.get("warm_nox_docs_s"), "-"),
+                ],
                 [
                     "warm sphinx-build (the rebuild)",
                     f"{site['warm_rebuild_s']:.1f}",
@@ -1082,6 +1129,23 @@ TITLES = {
 }
 
 
+def machine_line(info: Mapping[str, Any]) -> str:
+    """The BLAS, its kernel and the thread count a section was measured with, in words.
+
+    Examples
+    --------
+    >>> machine_line({"blas": {"name": "scipy-openblas", "version": "0.3.30"},
+    ...               "openblas_runtime": {"corename": "Haswell"}, "threads": 2})
+    'BLAS scipy-openblas 0.3.30, kernel Haswell, 2 threads'
+    """
+    blas = info.get("blas") or {}
+    kernel = (info.get("openblas_runtime") or {}).get("corename", "unknown")
+    threads = info.get("threads", "?")
+    plural = "" if threads == 1 else "s"
+    name = f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    return f"BLAS {name}, kernel {kernel}, {threads} thread{plural}"
+
+
 def report(results: Mapping[str, Any]) -> str:
     """The whole printed report: one table per section, in the order of the issue."""
     parts = []
@@ -1090,7 +1154,10 @@ def report(results: Mapping[str, Any]) -> str:
         if table is None:
             continue
         value = results["sections"][name]
-        parts.append(f"{TITLES[name]}  (measured {value['created']})\n{text_table(*table)}")
+        where = machine_line(value.get("machine", {}))
+        parts.append(
+            f"{TITLES[name]}  (measured {value['created']}; {where})\n{text_table(*table)}"
+        )
     torch = results.get("sections", {}).get("torch", {}).get("data")
     if torch and not torch.get("available"):
         parts.append(f"{TITLES['torch']}: skipped, {torch['reason']}")

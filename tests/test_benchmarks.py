@@ -355,3 +355,30 @@ def test_run_arguments() -> None:
         run.parse_args(["--only", "speed"])
     with pytest.raises(SystemExit):
         run.parse_args(["--threads", "0"])
+
+
+def test_check_exits_non_zero_when_a_target_is_missed(monkeypatch, capsys, tmp_path) -> None:
+    missed = {
+        "cold_nox_docs_s": 60.0,
+        "warm_nox_docs_s": 9.0,
+        "warm_rebuild_s": 2.0,
+        "pages": {},
+        "pages_total_s": 40.0,
+        "targets": suite.TARGETS["site_build"],
+        "holds": {"warm_nox_docs_s": False, "warm_rebuild_s": True, "pages_total_s": True},
+    }
+    monkeypatch.setattr(suite, "bench_site_build", lambda: missed)
+    monkeypatch.setitem(sys.modules, "suite", suite)  # what run.main imports
+    for name in run.THREAD_VARIABLES:  # run.main sets them; restore them afterwards
+        monkeypatch.setenv(name, "1")
+    args = ["--only", "site_build", "--output", str(tmp_path / "r.json")]
+    assert run.main(args) == 0  # reported ...
+    assert "site_build: warm_nox_docs_s" in capsys.readouterr().out
+    assert run.main([*args, "--check"]) == 1  # ... and, with --check, a failure
+    missed["holds"]["warm_nox_docs_s"] = True
+    assert run.main([*args, "--check"]) == 0
+
+
+def test_torch_is_reported_not_a_target() -> None:
+    fresh = {"torch": {"data": {"rows": [{"net": "b", "holds": False}]}}}
+    assert suite.missed_targets(fresh) == []
