@@ -240,3 +240,45 @@ def test_unknown_name_lists_valid_names() -> None:
         assert name in str(info.value)
     with pytest.raises(TypeError, match="loss"):
         gw.losses.get(None)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# float16 predictions: computed in float32, the gradient rounded back to float16
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float16_predictions_match_float32_and_keep_their_dtype(
+    name: str, rng: np.random.Generator
+) -> None:
+    y_pred, y = problem(name, rng)
+    y16 = y_pred.astype(np.float16)
+    loss = gw.losses.get(name)
+    value16, grad16 = loss.value_and_grad(y16, y)
+    value32, grad32 = loss.value_and_grad(y16.astype(np.float32), y)
+    assert grad16.dtype == np.float16
+    assert grad32.dtype == np.float32
+    assert value16 == value32  # computed in float32 from the same float16 values
+    np.testing.assert_array_equal(grad16, grad32.astype(np.float16))
+
+
+def test_float16_mse_does_not_overflow() -> None:
+    y16 = np.full((64, 1), 300.0, dtype=np.float16)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.vdot(y16, y16))  # what float16 arithmetic would give
+    value, grad = gw.losses.MSE().value_and_grad(y16, np.zeros((64, 1)))
+    assert value == 90000.0
+    np.testing.assert_array_equal(grad, np.full((64, 1), 2 * 300.0 / 64, dtype=np.float16))
+
+
+def test_float16_cross_entropy_of_large_logits() -> None:
+    z = np.array([[60000.0, 0.0, -60000.0]], dtype=np.float16)
+    value, grad = gw.losses.SoftmaxCrossEntropy().value_and_grad(z, np.array([2]))
+    assert value == 120000.0  # larger than float16's largest value, exact in float32
+    np.testing.assert_array_equal(grad, np.array([[1.0, 0.0, -1.0]], dtype=np.float16))
+
+
+def test_compute_dtype() -> None:
+    assert gw.losses.compute_dtype(np.dtype(np.float16)) == np.float32
+    assert gw.losses.compute_dtype(np.dtype(np.float32)) == np.float32
+    assert gw.losses.compute_dtype(np.dtype(np.float64)) == np.float64

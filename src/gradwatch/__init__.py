@@ -16,6 +16,7 @@ The modules, one concept each:
   networks, in PyTorch's form;
 - :mod:`gradwatch.clip`: gradient norms and clipping;
 - :mod:`gradwatch.optim`: optimisers;
+- :mod:`gradwatch.amp`: mixed precision, loss scaling (``GradScaler``) and float32 master weights;
 - :func:`gradwatch.gradcheck`: backpropagation against finite differences;
 - :func:`gradwatch.train` (:mod:`gradwatch.training`): a training loop that records gradient health.
 
@@ -32,6 +33,7 @@ True
 
 from gradwatch import (
     activations,
+    amp,
     clip,
     diagnostics,
     experiments,
@@ -68,6 +70,7 @@ __all__ = [
     "Sequential",
     "__version__",
     "activations",
+    "amp",
     "clip",
     "diagnostics",
     "experiments",

@@ -71,8 +71,9 @@ def _check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
 
 
 def _rms_norm(a: Array) -> float:
-    """Root-mean-square over samples (rows) of the rows' norms."""
-    return float(np.linalg.norm(a) / np.sqrt(a.shape[0]))
+    """Root-mean-square over samples (rows) of the rows' norms, in float32 or wider."""
+    wide = a.astype(np.promote_types(a.dtype, np.float32), copy=False)  # float16 overflows
+    return float(np.linalg.norm(wide) / np.sqrt(a.shape[0]))
 
 
 class LSTM(Recurrent):
@@ -254,8 +255,8 @@ class LSTM(Recurrent):
         grad_y, dh = self._back_read_out(dy, h)
         dc = np.zeros_like(dh)
         da = np.empty_like(act)
-        hidden_norms = np.empty(n_steps, dtype=self.dtype)
-        cell_norms = np.empty(n_steps, dtype=self.dtype)
+        hidden_norms = np.empty(n_steps, dtype=np.promote_types(self.dtype, np.float32))
+        cell_norms = np.empty(n_steps, dtype=np.promote_types(self.dtype, np.float32))
         for t in range(n_steps - 1, -1, -1):
             dh = dh + self._dh_from_output(grad_y, t)
             hidden_norms[t] = _rms_norm(dh)
@@ -518,7 +519,7 @@ class GRU(Recurrent):
         grad_y, dh = self._back_read_out(dy, h)
         d_input = np.empty_like(act)  # gradient at x W_xh + b_xh
         d_recurrent = np.empty_like(act)  # gradient at h W_hh + b_hh
-        norms = np.empty(n_steps, dtype=self.dtype)
+        norms = np.empty(n_steps, dtype=np.promote_types(self.dtype, np.float32))
         for t in range(n_steps - 1, -1, -1):
             dh = dh + self._dh_from_output(grad_y, t)
             norms[t] = _rms_norm(dh)

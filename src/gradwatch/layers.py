@@ -120,6 +120,31 @@ def check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     return result
 
 
+def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
+    """Return ``a @ b`` (into ``out`` if given); float16 operands are multiplied in float32.
+
+    A float16 product is accumulated in float32 and rounded to float16 once, as tensor cores
+    and PyTorch do, and far faster than NumPy's float16 loop. Other dtypes: ``np.matmul``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.layers import matmul
+    >>> a = np.full((1, 4096), 1.0, dtype=np.float16)
+    >>> matmul(a, np.full((4096, 1), 0.5, dtype=np.float16))
+    array([[2048.]], dtype=float16)
+    """
+    if a.dtype != np.float16 or b.dtype != np.float16:
+        result: Array = np.matmul(a, b, out=out)
+        return result
+    product = np.matmul(a.astype(np.float32), b.astype(np.float32))
+    if out is None:
+        rounded: Array = product.astype(np.float16)
+        return rounded
+    np.copyto(out, product, casting="same_kind")
+    return out
+
+
 def _not_run(layer: object) -> RuntimeError:
     return RuntimeError(
         f"backward called before forward: run forward(x) first ({type(layer).__name__})"
@@ -232,7 +257,7 @@ class Dense(Layer):
         -------
         ndarray, shape (n_samples, n_out)
         """
-        z = x @ self.W
+        z = matmul(x, self.W)
         z += self.b  # in place: no second (n_samples, n_out) array
         if self.activation.uses_output:  # g' will come from a, so z is not kept: overwrite it
             a = self._cached = self.activation.call_inplace(z)
@@ -293,12 +318,12 @@ class Dense(Layer):
             else:
                 slope = act.derivative(self._cached)
             dz = np.multiply(da, slope, out=slope)  # the slope is a new array: reuse it for dz
-        np.matmul(self._x.T, dz, out=self.dW)
+        matmul(self._x.T, dz, out=self.dW)
         # db = dz.sum(0), written as the product (1, ..., 1) @ dz, which BLAS does faster
-        np.matmul(np.ones(len(dz), dz.dtype), dz, out=self.db)
+        matmul(np.ones(len(dz), dz.dtype), dz, out=self.db)
         if not need_dx:
             return None
-        return dz @ self.W.T
+        return matmul(dz, self.W.T)
 
     def backward_params(self, da: Array, /) -> None:
         """Set ``dW`` and ``db`` without computing ``dx``: ``backward(da, need_dx=False)``."""

@@ -1,9 +1,9 @@
 r"""Loss functions: the value, and its gradient with respect to the prediction.
 
 Each loss ``L`` is called as ``L(y_pred, y) -> float`` and ``L.grad(y_pred, y) -> ndarray``
-(same shape and dtype as ``y_pred``); ``L.value_and_grad`` gives both from one pass. All of
-them average, as PyTorch's default ``reduction="mean"`` does, so the gradient carries the
-factor :math:`1/N`.
+(same shape and dtype as ``y_pred``, computed in float32 or wider); ``L.value_and_grad``
+gives both from one pass. All of them average, as PyTorch's default ``reduction="mean"`` does,
+so the gradient carries the factor :math:`1/N`.
 
 =========================  =================================  ====================================
 name                       ``y_pred``                         ``y``
@@ -16,6 +16,15 @@ name                       ``y_pred``                         ``y``
 
 For ``mse``, a target of shape ``(n,)`` is also accepted for a prediction of shape ``(n, 1)``.
 
+Low precision: every loss computes in float32 or wider, whatever the prediction's dtype (as
+``torch.autocast`` runs ``mse_loss``, ``binary_cross_entropy`` and ``cross_entropy`` in
+float32). In float16 the sum of squares of ``mse`` overflows as soon as it passes 65504 (an
+error of 32 on 64 samples), the floor :math:`10^{-12}` of ``bce``'s denominator is 0, and
+:math:`\log` of a probability below :math:`2^{-24}` is :math:`-\infty`. A float16
+prediction's gradient is rounded to float16 at the end; networks instead call the loss on a
+float32 copy of their output and multiply the float32 gradient by ``loss_scale`` before
+rounding it (see :mod:`gradwatch.amp`).
+
 Examples
 --------
 >>> import numpy as np
@@ -26,17 +35,30 @@ Examples
 >>> mse.grad(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
 array([[1.],
        [2.]])
+>>> y16 = np.full((64, 1), 300.0, dtype=np.float16)  # squares sum to 5.8e6 > 65504
+>>> mse(y16, np.zeros((64, 1))), mse.grad(y16, np.zeros((64, 1))).dtype
+(90000.0, dtype('float16'))
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from gradwatch._validation import Array, as_float_array
+from gradwatch._validation import Array, as_float_array, check_positive
 
-__all__ = ["BCE", "MSE", "BCEWithLogits", "Loss", "SoftmaxCrossEntropy", "get", "names"]
+__all__ = [
+    "BCE",
+    "MSE",
+    "BCEWithLogits",
+    "Loss",
+    "SoftmaxCrossEntropy",
+    "compute_dtype",
+    "get",
+    "names",
+    "scaled_value_and_grad",
+]
 
 
 def _check_prediction(y_pred: object) -> Array:
@@ -44,6 +66,25 @@ def _check_prediction(y_pred: object) -> Array:
     if array.size == 0:
         raise ValueError(f"y_pred must not be empty, got shape {array.shape}")
     return array
+
+
+def compute_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Return the dtype a loss computes in: float32 for float16 (which overflows), else ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.losses import compute_dtype
+    >>> compute_dtype(np.dtype(np.float16)), compute_dtype(np.dtype(np.float64))
+    (dtype('float32'), dtype('float64'))
+    """
+    return np.promote_types(dtype, np.float32)
+
+
+def _widened(y_pred: object) -> tuple[Array, np.dtype[Any]]:
+    """Return the checked prediction in its compute dtype, and its own dtype for the gradient."""
+    array = _check_prediction(y_pred)
+    return array.astype(compute_dtype(array.dtype), copy=False), array.dtype
 
 
 def _match_target(y_pred: Array, y: object, loss: str) -> Array:
@@ -108,11 +149,11 @@ class MSE(Loss):
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
         """Return the mean squared error and its gradient."""
-        y_pred = _check_prediction(y_pred)
-        diff = y_pred - _match_target(y_pred, y, self.name)
+        wide, dtype = _widened(y_pred)
+        diff = wide - _match_target(wide, y, self.name)
         value = float(np.vdot(diff, diff)) / diff.size
         diff *= 2.0 / diff.size
-        return value, diff
+        return value, diff.astype(dtype, copy=False)
 
 
 def _probability_targets(y_pred: Array, y: object, loss: str) -> Array:
@@ -143,7 +184,7 @@ class BCE(Loss):
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
         """Return the binary cross-entropy and its gradient."""
-        p = _check_prediction(y_pred)
+        p, dtype = _widened(y_pred)
         if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
             raise ValueError(
                 "y_pred must hold probabilities in [0, 1] for 'bce'; "
@@ -155,7 +196,7 @@ class BCE(Loss):
             log_q = np.maximum(np.log1p(-p), -100.0)
         value = -float(np.mean(target * log_p + (1.0 - target) * log_q))
         grad = (p - target) / np.maximum(p * (1.0 - p), 1e-12) / p.size
-        return value, grad.astype(p.dtype, copy=False)
+        return value, grad.astype(dtype, copy=False)
 
 
 class BCEWithLogits(Loss):
@@ -176,13 +217,13 @@ class BCEWithLogits(Loss):
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
         """Return the loss and its gradient with respect to the logits."""
-        z = _check_prediction(y_pred)
+        z, dtype = _widened(y_pred)
         target = _probability_targets(z, y, self.name)
         e = np.exp(-np.abs(z))
         value = float(np.mean(np.maximum(z, 0.0) - z * target + np.log1p(e)))
         sigmoid = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         grad = (sigmoid - target) / z.size
-        return value, grad.astype(z.dtype, copy=False)
+        return value, grad.astype(dtype, copy=False)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -206,7 +247,7 @@ class SoftmaxCrossEntropy(Loss):
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
         """Return the cross-entropy and its gradient with respect to the logits."""
-        z = _check_prediction(y_pred)
+        z, dtype = _widened(y_pred)
         if z.ndim != 2:
             raise ValueError(
                 f"y_pred must be logits of shape (n_samples, n_classes), got shape {z.shape}"
@@ -228,7 +269,56 @@ class SoftmaxCrossEntropy(Loss):
         grad = exp / total
         grad[rows, labels] -= 1.0
         grad /= n
-        return value, grad
+        return value, grad.astype(dtype, copy=False)
+
+
+def scaled_value_and_grad(
+    loss: str | Loss, y_pred: Array, y: Array, loss_scale: float = 1.0
+) -> tuple[float, Array]:
+    r"""Return the loss and ``loss_scale`` times its gradient, both computed in float32 or wider.
+
+    What every network's ``loss_and_grads`` calls: the prediction is copied to its compute
+    dtype (float32 for float16, see :func:`compute_dtype`), the loss and its gradient are
+    computed there and the gradient is multiplied by ``loss_scale`` before the network rounds
+    it to its own dtype for the backward pass, as ``torch.autocast`` and
+    ``GradScaler.scale(loss).backward()`` do. The value returned is the unscaled loss.
+
+    Parameters
+    ----------
+    loss : str or Loss
+    y_pred : ndarray
+        The network's output, any floating dtype.
+    y : ndarray
+        Targets in the form the loss expects.
+    loss_scale : float, default 1.0
+        Positive and finite.
+
+    Returns
+    -------
+    value : float
+    grad : ndarray
+        :math:`S\, \partial L/\partial y_\text{pred}`, in the compute dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``loss_scale`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.losses import scaled_value_and_grad
+    >>> y16 = np.array([[0.0]], dtype=np.float16)
+    >>> value, grad = scaled_value_and_grad("mse", y16, np.array([[1e-8]]), loss_scale=1024.0)
+    >>> grad.dtype, bool(grad[0, 0] != 0), bool(np.float16(grad[0, 0] / 1024) == 0)
+    (dtype('float32'), True, True)
+    """
+    scale = check_positive(loss_scale, "loss_scale")
+    wide, _ = _widened(y_pred)
+    value, grad = get(loss).value_and_grad(wide, y)
+    if scale != 1.0:
+        grad = grad * np.asarray(scale, dtype=grad.dtype)
+    return value, grad
 
 
 _REGISTRY: dict[str, type[Loss]] = {

@@ -364,12 +364,17 @@ class Sequential(Layer):
         return grad
 
     def loss_and_grads(
-        self, x: Array, y: Array, loss: str | losses.Loss = "mse"
+        self, x: Array, y: Array, loss: str | losses.Loss = "mse", loss_scale: float = 1.0
     ) -> tuple[float, list[Array]]:
         r"""Forward pass, loss and backward pass in one call.
 
         Unlike :meth:`backward`, this does not compute :math:`\partial L/\partial x`,
         which nobody reads here: the first layer's backward pass skips that product.
+
+        The loss is computed in float32 or wider whatever the network's dtype (a float16
+        network's output is copied to float32 first, as ``torch.autocast`` runs the losses),
+        and its gradient is multiplied by ``loss_scale`` there, before it is rounded to the
+        network's dtype for the backward pass (:func:`gradwatch.losses.scaled_value_and_grad`).
 
         Parameters
         ----------
@@ -377,12 +382,21 @@ class Sequential(Layer):
         y : ndarray
             Targets in the form the loss expects (see :mod:`gradwatch.losses`).
         loss : str or Loss, default "mse"
+        loss_scale : float, default 1.0
+            Multiplies :math:`\partial L/\partial y` before the backward pass, and so every
+            gradient returned: loss scaling for float16 (see :mod:`gradwatch.amp`). The loss
+            returned is not scaled.
 
         Returns
         -------
         loss : float
         grads : list of ndarray
             :meth:`grads`, in the order of :meth:`params`.
+
+        Raises
+        ------
+        ValueError
+            If ``loss_scale`` is not a positive finite number.
 
         Examples
         --------
@@ -392,10 +406,11 @@ class Sequential(Layer):
         >>> loss, grads = net.loss_and_grads(np.array([[2.0]]), np.array([[0.0]]))
         >>> loss, [g.tolist() for g in grads]
         (4.0, [[[8.0]], [4.0]])
+        >>> loss, grads = net.loss_and_grads(np.array([[2.0]]), np.array([[0.0]]), loss_scale=8)
+        >>> loss, [g.tolist() for g in grads]
+        (4.0, [[[64.0]], [32.0]])
         """
-        loss_fn = losses.get(loss)
-        y_pred = self.forward(x)
-        value, dy = loss_fn.value_and_grad(y_pred, y)
+        value, dy = losses.scaled_value_and_grad(loss, self.forward(x), y, loss_scale)
         self.layers[0].backward_params(self._backward_to_first_layer(dy))
         return value, self.grads()
 

@@ -196,9 +196,18 @@ class Recurrent:
         raise NotImplementedError
 
     def loss_and_grads(
-        self, x: Array, y: Array, loss: str | losses.Loss = "mse"
+        self, x: Array, y: Array, loss: str | losses.Loss = "mse", loss_scale: float = 1.0
     ) -> tuple[float, list[Array]]:
-        """Forward pass, loss and backpropagation through time in one call.
+        r"""Forward pass, loss and backpropagation through time in one call.
+
+        As :meth:`gradwatch.Sequential.loss_and_grads`: the loss is computed in float32 or
+        wider, and its gradient multiplied by ``loss_scale`` (positive, finite) before it is
+        rounded to the network's dtype for the backward pass; the loss returned is unscaled.
+
+        Raises
+        ------
+        ValueError
+            If ``loss_scale`` is not a positive finite number.
 
         Examples
         --------
@@ -208,9 +217,12 @@ class Recurrent:
         >>> loss, grads = rnn.loss_and_grads(np.ones((2, 5, 1)), np.zeros((2, 1)))
         >>> [g.shape for g in grads]
         [(1, 4), (4, 4), (4,), (4, 1), (1,)]
+        >>> dW_hh = grads[1].copy()
+        >>> _, scaled = rnn.loss_and_grads(np.ones((2, 5, 1)), np.zeros((2, 1)), loss_scale=4)
+        >>> bool((scaled[1] == 4 * dW_hh).all())
+        True
         """
-        loss_fn = losses.get(loss)
-        value, dy = loss_fn.value_and_grad(self.forward(x), y)
+        value, dy = losses.scaled_value_and_grad(loss, self.forward(x), y, loss_scale)
         self.backward(dy)
         return value, self.grads()
 
@@ -409,10 +421,10 @@ class RNN(Recurrent):
         n_steps, n_samples = h.shape[0] - 1, h.shape[1]
         grad_y, dh = self._back_read_out(dy, h)
         dz = np.empty((n_steps, n_samples, self.n_hidden), dtype=self.dtype)
-        norms = np.empty(n_steps, dtype=self.dtype)
+        norms = np.empty(n_steps, dtype=np.promote_types(self.dtype, np.float32))
         for t in range(n_steps - 1, -1, -1):
             dh = dh + self._dh_from_output(grad_y, t)
-            norms[t] = np.linalg.norm(dh) / np.sqrt(n_samples)
+            norms[t] = np.linalg.norm(dh.astype(norms.dtype, copy=False)) / np.sqrt(n_samples)
             dz[t] = dh * (1.0 - h[t + 1] * h[t + 1])
             dh = np.zeros_like(dh) if self._detached(t, n_steps) else dz[t] @ self.W_hh.T
         self.dW_hh[...] = np.tensordot(h[:-1], dz, axes=([0, 1], [0, 1]))
