@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -413,6 +414,53 @@ def test_adaptive_clip_units_are_columns() -> None:
     zero = gw.clip.adaptive_clip([np.zeros(2)], [np.array([3.0, 4.0])], clipping=0.5, eps=1e-3)[0]
     np.testing.assert_allclose(zero, [3e-4, 4e-4], rtol=1e-12)
     assert gw.clip.adaptive_clip([], []) == []
+
+
+def test_adaptive_clip_skip_leaves_the_flagged_gradients_alone(rng: np.random.Generator) -> None:
+    # Brock et al.'s published form: the final layer unclipped; here also every (zero) bias.
+    params = [rng.normal(size=(4, 3)), np.zeros(3), rng.normal(size=(3, 1)), np.zeros(1)]
+    grads = [rng.normal(scale=10.0, size=p.shape) for p in params]
+    before = copies(grads)
+    skip = [False, True, True, True]
+    clipped = gw.clip.adaptive_clip(params, grads, clipping=0.01, skip=skip)
+    everything = gw.clip.adaptive_clip(params, grads, clipping=0.01)
+    # the one clipped array is clipped exactly as without skip; the others are untouched copies
+    np.testing.assert_array_equal(clipped[0], everything[0])
+    for c, g in zip(clipped[1:], grads[1:], strict=True):
+        np.testing.assert_array_equal(c, g)
+        assert c is not g
+    assert not np.array_equal(everything[1], grads[1])  # without skip the zero bias is held
+    assert_bit_identical(grads, before)
+    # all False is the same as no skip, all True changes nothing; NumPy booleans are accepted
+    np.testing.assert_array_equal(
+        gw.clip.adaptive_clip(params, grads, skip=[False] * 4)[2],
+        gw.clip.adaptive_clip(params, grads)[2],
+    )
+    assert_bit_identical(gw.clip.adaptive_clip(params, grads, skip=np.ones(4, bool)), grads)
+    result = gw.clip.adaptive_clip(params, grads, clipping=0.01, skip=skip, inplace=True)
+    assert all(r is g for r, g in zip(result, grads, strict=True))
+    np.testing.assert_array_equal(grads[0], everything[0])
+    assert_bit_identical(grads[1:], before[1:])
+
+
+@pytest.mark.parametrize(
+    ("skip", "error", "message"),
+    [
+        ([True, False], ValueError, "skip must hold one flag per gradient: got 2 for 4"),
+        ([True, False, True, 1], TypeError, r"skip\[3\] must be a boolean, got int"),
+        ("TFTF", TypeError, "skip must be a sequence of booleans, got str"),
+        (True, TypeError, "skip must be a sequence of booleans, got bool"),
+    ],
+)
+def test_adaptive_clip_bad_skip_changes_nothing(
+    skip: Any, error: type[Exception], message: str, rng: np.random.Generator
+) -> None:
+    params = make_grads(rng)
+    grads = make_grads(rng, scale=5.0)
+    before = copies(grads)
+    with pytest.raises(error, match=f"^{message}"):
+        gw.clip.adaptive_clip(params, grads, clipping=1e-3, skip=skip, inplace=True)
+    assert_bit_identical(grads, before)
 
 
 # ---------------------------------------------------------------------------------------------

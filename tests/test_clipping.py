@@ -32,6 +32,8 @@ FAST = clipping.Settings(
     sizes=[4, 8, 8, 1],
     n_samples=16,
     lr=0.05,
+    lrs=[0.01, 0.03],
+    seeds=[0, 1],
     steps=15,
     thresholds=[0.01, 1.0],
     max_norm=1.0,
@@ -92,6 +94,12 @@ def test_defaults_equal_the_conf(settings: clipping.Settings) -> None:
         ("thresholds", [0.1, -1.0], "thresholds[1]"),
         ("clip_value", 0.0, "clip_value"),
         ("adaptive_clipping", -0.05, "adaptive_clipping"),
+        ("adaptive_eps", 0.0, "adaptive_eps"),
+        ("seeds", [], "seeds"),
+        ("seeds", [0, -1], "seeds[1]"),
+        ("seeds", [0, 0], "seeds"),
+        ("seeds", [1, 2], "seed"),
+        ("lrs", [0.03, 0.0], "lrs[1]"),
         ("geometry_gradient", [0.0, 0.0], "geometry_gradient"),
         ("geometry_gradient", [1.0, 2.0, 3.0], "geometry_gradient"),
         ("geometry_gradient", [1.0, math.nan], "geometry_gradient[1]"),
@@ -198,19 +206,105 @@ def test_sweep_matches_single_runs() -> None:
 
 def test_compared_methods_share_network_and_data() -> None:
     runs = clipping.compare_methods(FAST)
-    assert list(runs) == ["global_norm", "value", "adaptive"]
-    assert len({float(run.loss[0]) for run in runs.values()}) == 1
-    assert all(run.steps == FAST.steps for run in runs.values())
-    # each run is the one train_clipped gives with that method's threshold
-    by_value = clipping.train_clipped(FAST, "value", FAST.clip_value)
-    np.testing.assert_array_equal(runs["value"].loss, by_value.loss)
+    assert list(runs) == ["global_norm", "value", "adaptive", "adaptive_final"]
+    for seed in FAST.seeds:
+        assert len({float(by_seed[seed].loss[0]) for by_seed in runs.values()}) == 1
+    assert all(run.steps == FAST.steps for by_seed in runs.values() for run in by_seed.values())
+    # each run is the one train_clipped gives with that method's threshold and seed
+    by_value = clipping.train_clipped(dataclasses.replace(FAST, seed=1), "value", FAST.clip_value)
+    np.testing.assert_array_equal(runs["value"][1].loss, by_value.loss)
+    assert runs["value"][0].loss[0] != runs["value"][1].loss[0]
+
+
+def test_adaptive_skip_exempts_the_biases_and_the_final_layer() -> None:
+    net, x, y = clipping.problem(FAST)
+    params = net.params()
+    assert clipping.adaptive_skip(params) == [False, True, False, True, True, True]
+    assert clipping.adaptive_skip(params, final_layer=False) == [
+        False, True, False, True, False, True,
+    ]  # fmt: skip
+    _, grads = net.loss_and_grads(x, y)
+    published = clipping.clip_function(net, "adaptive", 1e-4)
+    control = clipping.clip_function(net, "adaptive_final", 1e-4)
+    assert published is not None
+    assert control is not None
+    by_published, by_control = published(list(grads)), control(list(grads))
+    for i, (g, p, c) in enumerate(zip(grads, by_published, by_control, strict=True)):
+        if grads[i].ndim == 1:  # biases: never clipped
+            np.testing.assert_array_equal(p, g)
+            np.testing.assert_array_equal(c, g)
+    # the final layer's weights: free as published, clipped in the control
+    np.testing.assert_array_equal(by_published[-2], grads[-2])
+    assert np.linalg.norm(by_control[-2]) < np.linalg.norm(grads[-2])
+    # the hidden weights are clipped by both alike
+    np.testing.assert_array_equal(by_published[0], by_control[0])
+    assert np.linalg.norm(by_published[0]) < np.linalg.norm(grads[0])
+
+
+def test_conf_adaptive_as_published_diverges_and_the_control_does_not(
+    settings: clipping.Settings,
+) -> None:
+    published = clipping.train_clipped(settings, "adaptive", settings.adaptive_clipping)
+    control = clipping.train_clipped(settings, "adaptive_final", settings.adaptive_clipping)
+    assert published.diverged
+    assert not control.diverged
+    assert control.loss[-1] < 0.01 * control.loss[0]
+
+
+def test_effective_lr_is_the_mean_clipped_learning_rate() -> None:
+    run = gw.History(loss=np.ones(3), grad_norm=np.array([100.0, 20.0, 1.0]))
+    expected = 0.05 * (0.1 + 0.5 + 1.0) / 3
+    assert clipping.effective_lr(run, 0.05, 10.0) == pytest.approx(expected, rel=1e-14)
+    clipped = clipping.train_clipped(FAST, "global_norm", FAST.max_norm)
+    assert clipping.effective_lr(clipped, FAST.lr, FAST.max_norm) < FAST.lr
+    # a run that is never clipped has the learning rate itself
+    never = clipping.train_clipped(FAST, "none")
+    assert clipping.effective_lr(never, FAST.lr, 1e9) == pytest.approx(FAST.lr, rel=1e-14)
+
+
+def test_step_size_control_runs_every_seed_and_learning_rate() -> None:
+    calls: list[tuple[str, int, int]] = []
+    control = clipping.step_size_control(FAST, lambda *args: calls.append(args))
+    assert calls == [("learning rates", 1, 2), ("learning rates", 2, 2)]
+    assert list(control.plain) == FAST.lrs
+    assert all(list(runs) == FAST.seeds for runs in control.plain.values())
+    assert all(not run.clipped.any() for run in control.matched.values())
+    # the plain run at lr (not one of lrs here) is the unclipped run of train_clipped
+    assert FAST.lr not in FAST.lrs
+    np.testing.assert_array_equal(
+        control.same_lr[0].loss, clipping.train_clipped(FAST, "none").loss
+    )
+    at_lr = clipping.step_size_control(dataclasses.replace(FAST, lrs=[FAST.lr]))
+    assert at_lr.same_lr is at_lr.plain[FAST.lr]
+    # the matched run of a seed is plain SGD at that seed's clipped average learning rate
+    seed1 = dataclasses.replace(FAST, seed=1)
+    lr = clipping.effective_lr(control.clipped[1], FAST.lr, FAST.max_norm)
+    np.testing.assert_array_equal(
+        control.matched[1].loss, clipping.train_clipped(seed1, "none", lr=lr).loss
+    )
+
+
+def test_seed_summary_reads_as_english() -> None:
+    inf = math.inf
+    assert clipping.seed_summary([0.1, 0.3, 0.2])["diverged_text"] == "none"
+    assert clipping.seed_summary([0.1, inf, 0.2])["diverged_text"] == "1 of 3"
+    everything = clipping.seed_summary([inf, inf])
+    assert everything["diverged_text"] == "all 2"
+    assert everything["median"] is None
+    assert everything["loss"] == "no run converged"
+    assert clipping.seed_summary([inf])["diverged_text"] == "yes"
+    # a range whose ends agree at the printed precision reads as one number
+    assert clipping.seed_summary([0.25, 0.2500001])["loss"] == "0.25"
+    assert clipping.seed_summary([0.1, 0.3, 0.2])["loss"] == "0.2 (0.1 to 0.3)"
+    assert clipping.range_text(2.0, 1.0, 99.76) == "2 (1 to 100)"
+    assert [clipping.steps_text(n) for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
 
 
 def test_first_update_angles_turn_by_value_and_adaptive_only() -> None:
     net, x, y = clipping.problem(FAST)
     _, grads = net.loss_and_grads(x, y)
     angles = clipping.first_update_angles(FAST, net, grads)
-    assert list(angles) == ["global_norm", "value", "adaptive"]
+    assert list(angles) == ["global_norm", "value", "adaptive", "adaptive_final"]
     assert angles["global_norm"] < 1e-6
     assert angles["value"] > 1.0
     assert angles["adaptive"] > 1.0
@@ -264,6 +358,7 @@ def test_run_gives_the_numbers_of_the_steps() -> None:
         "geometry",
         "unclipped",
         "clipped",
+        "step_size",
         "sweep",
         "methods",
     }
@@ -298,7 +393,12 @@ def test_summarise_gives_none_for_a_diverged_run(settings: clipping.Settings) ->
 def test_run_reports_progress() -> None:
     calls: list[str] = []
     clipping.run(FAST, lambda label, done, total: calls.append(label), figures=False)
-    assert calls == ["divergence", "threshold sweep", "threshold sweep", "methods"]
+    assert calls == [
+        "divergence",
+        *["learning rates"] * len(FAST.lrs),
+        *["threshold sweep"] * len(FAST.thresholds),
+        *["methods"] * 4,
+    ]
 
 
 def test_run_draws_the_figures_of_the_page() -> None:
@@ -321,10 +421,20 @@ def test_conf_run_reproduces_the_page_claims(settings: clipping.Settings) -> Non
         "global_norm",
         "value",
         "adaptive",
+        "adaptive_final",
+        "seeds",
+        "seed",
+        "bias_cap",
         "lowest",
         "highest",
         "spread",
     }
+    # adaptive clipping as published diverges on every seed, the control on none
+    assert numbers["methods"]["adaptive"]["diverged_text"] == f"all {len(settings.seeds)}"
+    assert numbers["methods"]["adaptive_final"]["diverged"] == 0
+    # clipping beats every constant learning rate of the sweep, seed by seed
+    assert numbers["step_size"]["beats_every_lr"] == len(settings.seeds)
+    assert numbers["step_size"]["matched"]["diverged"] >= 1
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -346,6 +456,25 @@ def test_figure_geometry_draws_the_three_vectors() -> None:
     np.testing.assert_allclose(endpoints["gradient g"], [3.0, 1.0])
     np.testing.assert_allclose(np.linalg.norm(endpoints["clipped by global norm"]), 1.5)
     np.testing.assert_allclose(endpoints["clipped by value"], [1.0, 1.0])
+    # nothing cropped: the whole circle is in view (it used to be cut at the left and bottom)
+    (x_low, x_high), (y_low, y_high) = ax.get_xlim(), ax.get_ylim()
+    assert x_low < -1.5
+    assert y_low < -1.5
+    assert x_high > 3.0
+    assert y_high > 1.5
+    # a gradient pointing the other way is in view too
+    other = dataclasses.replace(settings, geometry_gradient=[-3.0, -2.0])
+    ax = clipping.figure_geometry(other, clipping.geometry(other)).axes[0]
+    assert ax.get_xlim()[0] < -3.0
+    assert ax.get_ylim()[0] < -2.0
+
+
+def test_figures_are_readable_at_the_page_width() -> None:
+    for name, fig in clipping.run(FAST).figures.items():
+        assert clipping.smallest_text_px(fig) >= 9, name
+    fig, ax = gw.plotting.figure(width=12.0, height=3.0)
+    ax.set_xlabel("too small once scaled", fontsize=9)
+    assert clipping.smallest_text_px(fig) < 9
 
 
 def test_figure_divergence_marks_the_diverged_run() -> None:
@@ -386,4 +515,4 @@ def test_figure_methods_labels_the_methods() -> None:
     run = gw.History(loss=np.array([2.0, 1.0]), grad_norm=np.array([3.0, 2.0]))
     fig = clipping.figure_methods({"global_norm": run, "value": run, "adaptive": run})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == ["by global norm", "by value", "adaptive"]
+    assert labels == ["by global norm", "by value", "adaptive (as published)"]

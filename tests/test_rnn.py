@@ -158,6 +158,7 @@ def small_settings(**overrides: Any) -> rnn_experiment.Settings:
         "train_steps": 20,
         "train_batch_size": 16,
         "train_max_norm": 0.5,
+        "train_seeds": [0, 1],
     }
     return dataclasses.replace(rnn_experiment.Settings(), **{**fast, **overrides})
 
@@ -206,6 +207,11 @@ def test_rnn_conf_loads_as_settings(conf_settings: rnn_experiment.Settings) -> N
         ("train_batch_size", 129, "train_batch_size"),
         ("train_max_norm", 0.0, "train_max_norm"),
         ("train_seed", -1, "train_seed"),
+        ("train_seed", 7, "train_seed"),
+        ("train_seeds", [], "train_seeds"),
+        ("train_seeds", [0, 0], "train_seeds"),
+        ("train_lrs", [0.1, 0.0], "train_lrs[1]"),
+        ("train_lrs", [0.01, 0.03], "train_lr"),
     ],
 )
 def test_rnn_settings_reject_bad_values(key: str, value: object, where: str) -> None:
@@ -307,15 +313,52 @@ def test_cliff_descent_clipped_steps_are_bounded(conf_settings: rnn_experiment.S
     assert np.linalg.norm(np.diff(plain, axis=0), axis=1).max() > 2.0
 
 
-def test_clipping_comparison_runs_share_a_start() -> None:
-    runs = rnn_experiment.clipping_comparison(small_settings(train_radius=1.5))
-    assert list(runs) == ["no clipping", "clipped at 0.5"]
-    plain, clipped = runs["no clipping"], runs["clipped at 0.5"]
-    assert plain.steps == clipped.steps == 20
-    assert plain.loss[0] == clipped.loss[0]
-    assert plain.grad_norm[0] == clipped.grad_norm[0]
-    assert not plain.clipped.any()
-    assert np.array_equal(clipped.clipped, clipped.grad_norm > 0.5)
+def test_training_comparison_runs_share_a_start() -> None:
+    settings = small_settings(train_radius=1.5)
+    runs = rnn_experiment.training_comparison(settings)
+    assert list(runs.plain) == settings.train_lrs
+    assert list(runs.clipped) == list(runs.matched) == settings.train_seeds
+    for seed in settings.train_seeds:
+        plain, clipped = runs.plain[settings.train_lr][seed].history, runs.clipped[seed].history
+        matched = runs.matched[seed].history
+        assert plain.steps == clipped.steps == matched.steps == 20
+        assert plain.loss[0] == clipped.loss[0] == matched.loss[0]
+        assert plain.grad_norm[0] == clipped.grad_norm[0]
+        assert not plain.clipped.any()
+        assert not matched.clipped.any()
+        assert np.array_equal(clipped.clipped, clipped.grad_norm > 0.5)
+    # the seeds draw different sequences and weights
+    assert runs.clipped[0].history.loss[0] != runs.clipped[1].history.loss[0]
+    labels = list(runs.shown(settings))
+    assert labels[:2] == ["no clipping, η = 0.1", "clipped at 0.5, η = 0.1"]
+
+
+def test_matched_run_is_plain_sgd_at_the_average_clipped_step() -> None:
+    settings = small_settings()
+    clipped = rnn_experiment.train_memory(settings, 1, settings.train_lr, settings.train_max_norm)
+    G = clipped.history.grad_norm
+    lr = rnn_experiment.matched_lr(settings, clipped.history)
+    assert lr == pytest.approx(float(np.mean(0.1 * np.minimum(1.0, 0.5 / G))), rel=1e-14)
+    assert lr < settings.train_lr
+    matched = rnn_experiment.training_comparison(settings).matched[1]
+    np.testing.assert_array_equal(
+        matched.history.loss, rnn_experiment.train_memory(settings, 1, lr).history.loss
+    )
+    # the final loss is the trained network's loss on all the sequences
+    x, y = rnn_experiment.memory_task(settings, 1)
+    assert np.isfinite(matched.final_loss)
+    assert matched.final_loss != matched.history.loss[-1]
+    assert x.shape == (32, 10, 1)
+    np.testing.assert_array_equal(y, x[:, 0])
+
+
+def test_product_order_matches_backpropagation_only_in_order() -> None:
+    errors = rnn_experiment.product_order(small_settings(time_hidden=8, time_steps=10))
+    assert errors["ordered"] < 1e-12
+    assert errors["reversed"] > 0.01
+    # in the linear regime with an orthogonal W_hh the factors nearly commute: both orders agree
+    linear = rnn_experiment.product_order(small_settings(time_hidden=8, time_steps=10), 1e-6)
+    assert linear["reversed"] < 1e-4
 
 
 def test_rnn_run_gives_the_numbers_of_the_steps() -> None:
@@ -323,7 +366,7 @@ def test_rnn_run_gives_the_numbers_of_the_steps() -> None:
     result = rnn_experiment.run(settings, figures=False)
     assert result.figures == {}
     numbers = result.numbers
-    assert set(numbers) == {"time", "cliff", "train"}
+    assert set(numbers) == {"order", "time", "cliff", "train"}
     time = numbers["time"]
     assert list(time["factor"]) == ["0.8", "0.9", "1", "1.1", "1.2"]
     assert (time["below"]["radius"], time["above"]["radius"]) == (0.9, 1.1)
@@ -333,11 +376,18 @@ def test_rnn_run_gives_the_numbers_of_the_steps() -> None:
     plain, plain_G = rnn_experiment.cliff_descent(settings)
     assert numbers["cliff"]["step"] == int(np.argmax(plain_G))
     assert numbers["cliff"]["loss_start"] == float(rnn_experiment.cliff_loss(settings)(plain[0]))
-    runs = rnn_experiment.clipping_comparison(settings)
-    clipped_run = runs["clipped at 0.5"]
-    assert numbers["train"]["clipped_count"] == int(clipped_run.clipped.sum())
-    assert numbers["train"]["clipped_loss"] == float(clipped_run.loss[-1])
+    runs = rnn_experiment.training_comparison(settings)
+    clipped_run = runs.clipped[settings.train_seed]
+    assert numbers["train"]["clipped_count"] == int(clipped_run.history.clipped.sum())
+    assert numbers["train"]["clipped_loss"] == clipped_run.final_loss
     assert numbers["train"]["steps"] == 20
+    assert list(numbers["train"]["plain"]) == ["0.01", "0.03", "0.1"]
+    assert numbers["train"]["clipped"]["seeds"] == 2
+    assert numbers["order"]["ordered"] < 1e-10
+    cliff = numbers["cliff"]
+    assert (cliff["lower"], cliff["upper"]) == (0.25, 2.25)
+    h_start = rnn_experiment.one_unit_rnn(*plain[0], h0=-0.5, n_steps=30)[0]
+    assert cliff["h_start"] == float(h_start)
     # JSON-ready: no NumPy types, no inf or nan
     assert json.loads(json.dumps(numbers, allow_nan=False)) == numbers
 
@@ -346,7 +396,7 @@ def test_rnn_run_reports_progress_and_draws_the_figures() -> None:
     calls: list[tuple[str, int, int]] = []
     settings = small_settings()
     result = rnn_experiment.run(settings, lambda *call: calls.append(call))
-    assert calls == [("rnn", 1, 2), ("rnn", 2, 2)]
+    assert calls == [("cliff", 1, 1), ("training", 1, 2), ("training", 2, 2)]
     assert set(result.figures) == FIGURES
     assert all(isinstance(fig, Figure) for fig in result.figures.values())
     assert result.numbers == rnn_experiment.run(settings, figures=False).numbers
@@ -363,9 +413,15 @@ def test_conf_run_reproduces_the_page_claims(conf_settings: rnn_experiment.Setti
         cliff["clipped_max_step"] <= conf_settings.cliff_lr * conf_settings.cliff_max_norm + 1e-12
     )
     assert cliff["loss_clipped"] < 0.05 * cliff["loss_plain"]
+    assert abs(cliff["h_start"] + 1) < 0.05  # the start is on the lower plateau
+    assert abs(cliff["loss_plain"] - cliff["lower"]) < 1e-3
     train = numbers["train"]
-    assert train["plain_max_loss"] > 10 * train["first_loss"]
-    assert train["clipped_loss"] < 0.2 * train["plain_loss"]
+    assert train["plain_max_loss"] > 5 * train["first_loss"]
+    assert train["clipped_loss"] < 0.5 * train["plain_loss"]
+    # over the seeds: worse than clipping at its learning rate, as good at its average step
+    assert train["same_lr_worse"] == len(conf_settings.train_seeds)
+    assert train["matched_ratio"] < 1.1
+    assert train["clipped_text"] in {"all 150", f"{train['clipped_count']} of the 150"}
 
 
 def test_figure_cliff_draws_both_paths(conf_settings: rnn_experiment.Settings) -> None:
@@ -379,6 +435,12 @@ def test_figure_cliff_draws_both_paths(conf_settings: rnn_experiment.Settings) -
     assert surface.get_xlim() == tuple(settings.cliff_extent[:2])
     assert grad_norms.get_yscale() == "log"
     np.testing.assert_allclose(grad_norms.get_lines()[0].get_ydata(), plain_G)
+    # a logarithmic colour scale: the valley (near 0) and the lower plateau (0.25) differ
+    mesh = surface.collections[0]
+    shades = mesh.to_rgba(np.array([1e-6, 0.25, 2.25]))[:, :3].mean(axis=1)
+    assert shades[0] - shades[1] > 0.3
+    assert shades[1] - shades[2] > 0.3
+    assert gw.experiments.clipping.smallest_text_px(fig) >= 9
 
 
 def test_figure_time_draws_r_to_the_k() -> None:

@@ -355,12 +355,28 @@ def _unit_norms(array: Array) -> Array:
     return np.asarray(np.sqrt(np.sum(array * array, axis=axes, keepdims=True)), dtype=array.dtype)
 
 
+def _skip_mask(skip: Sequence[bool] | None, n_grads: int) -> list[bool]:
+    """Check the ``skip`` flags of :func:`adaptive_clip`: one boolean per gradient."""
+    if skip is None:
+        return [False] * n_grads
+    if isinstance(skip, (str, bytes)) or not isinstance(skip, (Sequence, np.ndarray)):
+        raise TypeError(f"skip must be a sequence of booleans, got {type(skip).__name__}")
+    flags = list(skip)
+    for i, flag in enumerate(flags):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"skip[{i}] must be a boolean, got {type(flag).__name__}")
+    if len(flags) != n_grads:
+        raise ValueError(f"skip must hold one flag per gradient: got {len(flags)} for {n_grads}")
+    return [bool(flag) for flag in flags]
+
+
 def adaptive_clip(
     params: Sequence[Array],
     grads: Sequence[Array],
     clipping: float = 0.01,
     eps: float = 1e-3,
     *,
+    skip: Sequence[bool] | None = None,
     inplace: bool = False,
 ) -> list[Array]:
     r"""Unit-wise adaptive gradient clipping (Brock et al. 2021).
@@ -383,6 +399,11 @@ def adaptive_clip(
         The ratio :math:`\lambda > 0`.
     eps : float, default 1e-3
         Floor of the weight norm, so that zero-initialised units can still move.
+    skip : sequence of bool, optional
+        One flag per gradient: where True the gradient is left as it is (copied unless
+        ``inplace``). Brock et al. leave the final linear layer unclipped; a mask built from
+        the parameters' names or shapes says which, e.g.
+        ``[p.ndim == 1 for p in params]`` exempts every bias. ``None`` clips every gradient.
     inplace : bool, default False
 
     Returns
@@ -392,8 +413,16 @@ def adaptive_clip(
     Raises
     ------
     ValueError
-        If the lists differ in length or shapes, ``clipping`` or ``eps`` is not positive, or
-        ``inplace`` is True and a gradient is read-only (then none has been changed).
+        If the lists differ in length or shapes, ``skip`` has another length, ``clipping`` or
+        ``eps`` is not positive, or ``inplace`` is True and a gradient is read-only (then none
+        has been changed).
+    TypeError
+        If ``skip`` is not a sequence of booleans.
+
+    Notes
+    -----
+    Every argument is checked before any gradient is written, so a call that raises has
+    changed nothing, with or without ``inplace``.
 
     Examples
     --------
@@ -404,16 +433,27 @@ def adaptive_clip(
     >>> gw.clip.adaptive_clip([W], [dW], clipping=0.1)
     [array([[0.5  , 0.   ],
            [0.   , 0.001]])]
+
+    A zero bias would be held to ``clipping * eps``; ``skip`` exempts it:
+
+    >>> b, db = np.zeros(2), np.array([3.0, 4.0])
+    >>> [g.tolist() for g in gw.clip.adaptive_clip([W, b], [dW, db], clipping=0.1,
+    ...                                             skip=[False, True])]
+    [[[0.5, 0.0], [0.0, 0.001]], [3.0, 4.0]]
     """
     ratio = check_positive(clipping, "clipping")
     floor = check_positive(eps, "eps")
     weights = check_array_list(params, "params")
     arrays = check_array_list(grads, "grads")
     check_same_structure(weights, arrays, "params", "grads")
+    exempt = _skip_mask(skip, len(arrays))
     if inplace:
         check_writeable(arrays, "grads")
-    factors = []
-    for w, g in zip(weights, arrays, strict=True):
+    factors: list[float | Array] = []
+    for w, g, keep in zip(weights, arrays, exempt, strict=True):
+        if keep:
+            factors.append(1.0)
+            continue
         max_norm = ratio * np.maximum(_unit_norms(w), floor)
         g_norm = _unit_norms(g)
         factors.append(np.where(g_norm > max_norm, max_norm / np.maximum(g_norm, 1e-6), 1.0))

@@ -9,10 +9,14 @@ a converging one. The experiment shows
   by value it turns (:func:`geometry`, :func:`update_angle`);
 - the same training run without clipping, which diverges, and with it, which converges
   (:func:`train_clipped`);
+- whether clipping is only a smaller step: plain SGD over a sweep of learning rates and at the
+  clipped run's average step, over several seeds (:func:`learning_rate_sweep`,
+  :func:`matched_runs`);
 - a sweep of the threshold from tiny to large (:func:`threshold_sweep`);
-- clipping by global norm, by value and adaptive clipping (Brock et al. 2021) on the same
-  network, data, seed and learning rate (:func:`compare_methods`,
-  :func:`first_update_angles`).
+- clipping by global norm, by value and adaptive clipping as published (Brock et al. 2021: the
+  final layer is not clipped; the biases are not either) on the same networks, data, seeds and
+  learning rate, with adaptive clipping of the final layer as a control
+  (:func:`compare_methods`, :func:`first_update_angles`).
 
 Its settings are in ``conf/clipping.toml``; ``python -m gradwatch run clipping`` runs it.
 
@@ -28,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +47,7 @@ from gradwatch.experiments import (
     Progress,
     Result,
     activation,
+    distinct,
     no_progress,
     non_negative,
     positive,
@@ -55,17 +61,24 @@ METHODS = {
     "none": "no clipping",
     "global_norm": "clip_by_global_norm, threshold = max_norm",
     "value": "clip_by_value, threshold = clip_value",
-    "adaptive": "adaptive_clip, threshold = clipping (ratio to the weights' norm)",
+    "adaptive": "adaptive_clip as published, threshold = clipping (ratio to the weights' norm);"
+    " the final layer and the biases are not clipped",
+    "adaptive_final": "adaptive_clip of the final layer too (the control); the biases are not"
+    " clipped",
 }
 
-#: How the page names the three methods compared, in its prose and in its figure's legend.
+#: How the page names the methods compared, in its prose and in its figure's legend.
 METHOD_NAMES = {
     "global_norm": "clipping by global norm",
     "value": "clipping by value",
     "adaptive": "adaptive clipping",
+    "adaptive_final": "adaptive clipping of the final layer too",
 }
 
 ClipFunction = Callable[[list[Array]], Any]
+
+#: Runs of one method or learning rate, by seed.
+Runs = dict[int, History]
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,12 @@ class Settings:
         Learning rate of plain full-batch SGD.
     steps : int
         SGD steps of every run.
+    seeds : list of int
+        The seeds of the repeated comparisons (data, weights and mini-batch order change
+        together); ``seed`` is one of them, the run the page draws.
+    lrs : list of float
+        Learning rates of plain SGD in the sweep that asks whether clipping is only a smaller
+        step.
     max_norm : float
         Threshold :math:`\theta` of clipping by global norm: the rescued run, and that method
         in the comparison.
@@ -98,6 +117,8 @@ class Settings:
         Bound :math:`c` of clipping by value in the comparison.
     adaptive_clipping : float
         Ratio :math:`\lambda` of adaptive clipping in the comparison.
+    adaptive_eps : float
+        Floor :math:`\epsilon` of the weight norm in adaptive clipping.
     geometry_gradient : list of float
         The two-dimensional gradient of the picture (not zero).
     geometry_max_norm : float
@@ -123,10 +144,13 @@ class Settings:
     seed: int = 0
     lr: float = 0.03
     steps: int = 120
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    lrs: list[float] = field(default_factory=lambda: [0.001, 0.003, 0.01, 0.03])
     max_norm: float = 10.0
     thresholds: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0])
     clip_value: float = 1.0
     adaptive_clipping: float = 0.05
+    adaptive_eps: float = 1e-3
     geometry_gradient: list[float] = field(default_factory=lambda: [3.0, 1.0])
     geometry_max_norm: float = 1.5
     geometry_clip_value: float = 1.0
@@ -145,10 +169,16 @@ class Settings:
         non_negative("seed", self.seed)
         positive("lr", self.lr)
         positive("steps", self.steps)
+        non_negative("seeds", self.seeds)
+        distinct("seeds", self.seeds)
+        require(self.seed in self.seeds, "seed", self.seed, f"one of seeds = {self.seeds}")
+        positive("lrs", self.lrs)
+        distinct("lrs", self.lrs)
         positive("max_norm", self.max_norm)
         positive("thresholds", self.thresholds)
         positive("clip_value", self.clip_value)
         positive("adaptive_clipping", self.adaptive_clipping)
+        positive("adaptive_eps", self.adaptive_eps)
         require(
             len(self.geometry_gradient) == 2,
             "geometry_gradient",
@@ -211,18 +241,57 @@ def problem(settings: Settings) -> tuple[MLP, Array, Array]:
     return net, x, y
 
 
-def clip_function(net: MLP, method: str, threshold: float) -> ClipFunction | None:
+def adaptive_skip(params: Sequence[Array], *, final_layer: bool = True) -> list[bool]:
+    r"""Return the ``skip`` mask of adaptive clipping as published: biases and the final layer.
+
+    Brock et al. (2021) leave the final linear layer unclipped. A bias that starts at zero has
+    a norm below the floor :math:`\epsilon`, so adaptive clipping would hold its gradient to
+    :math:`\lambda \epsilon` and it could barely move: the biases are left alone too.
+
+    Parameters
+    ----------
+    params : sequence of ndarray
+        An MLP's parameters ``[W1, b1, ..., WL, bL]``: the 1-D ones are biases, the last 2-D one
+        is the final layer's weight matrix.
+    final_layer : bool, default True
+        Exempt the final layer's weights; False clips them (the control of the comparison).
+
+    Returns
+    -------
+    list of bool
+        One flag per parameter, True where the gradient is not clipped.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> from gradwatch.experiments import clipping
+    >>> params = gw.MLP([4, 8, 8, 1], seed=0).params()
+    >>> clipping.adaptive_skip(params)
+    [False, True, False, True, True, True]
+    >>> clipping.adaptive_skip(params, final_layer=False)
+    [False, True, False, True, False, True]
+    """
+    last = max(i for i, p in enumerate(params) if p.ndim == 2)
+    return [p.ndim == 1 or (final_layer and i == last) for i, p in enumerate(params)]
+
+
+def clip_function(
+    net: MLP, method: str, threshold: float, *, eps: float = 1e-3
+) -> ClipFunction | None:
     """Return the clipping function of ``method`` for :func:`gradwatch.train` (None for "none").
 
     Parameters
     ----------
     net : MLP
         The network trained (adaptive clipping compares each unit's gradient with its weights).
-    method : {"none", "global_norm", "value", "adaptive"}
-        :func:`~gradwatch.clip.clip_by_global_norm`, :func:`~gradwatch.clip.clip_by_value` or
-        :func:`~gradwatch.clip.adaptive_clip`, or none.
+    method : {"none", "global_norm", "value", "adaptive", "adaptive_final"}
+        :func:`~gradwatch.clip.clip_by_global_norm`, :func:`~gradwatch.clip.clip_by_value`,
+        :func:`~gradwatch.clip.adaptive_clip` with the ``skip`` mask of :func:`adaptive_skip`
+        (``"adaptive_final"`` clips the final layer too), or none.
     threshold : float
         ``max_norm``, ``clip_value`` or ``clipping`` of that function (unused for "none").
+    eps : float, default 1e-3
+        Floor of the weight norm in adaptive clipping.
 
     Returns
     -------
@@ -251,12 +320,20 @@ def clip_function(net: MLP, method: str, threshold: float) -> ClipFunction | Non
         return functools.partial(clip.clip_by_global_norm, max_norm=threshold)
     if method == "value":
         return functools.partial(clip.clip_by_value, clip_value=threshold)
-    if method == "adaptive":
-        return functools.partial(clip.adaptive_clip, net.params(), clipping=threshold)
+    if method.startswith("adaptive"):
+        params = net.params()
+        skip = adaptive_skip(params, final_layer=method == "adaptive")
+        return functools.partial(clip.adaptive_clip, params, clipping=threshold, eps=eps, skip=skip)
     return None
 
 
-def train_clipped(settings: Settings, method: str = "none", threshold: float = math.inf) -> History:
+def train_clipped(
+    settings: Settings,
+    method: str = "none",
+    threshold: float = math.inf,
+    *,
+    lr: float | None = None,
+) -> History:
     """Train the network of :func:`problem` with plain SGD and one clipping method.
 
     Every call builds a fresh copy of the network (same seed, same weights).
@@ -264,10 +341,12 @@ def train_clipped(settings: Settings, method: str = "none", threshold: float = m
     Parameters
     ----------
     settings : Settings
-    method : {"none", "global_norm", "value", "adaptive"}
+    method : {"none", "global_norm", "value", "adaptive", "adaptive_final"}
         See :func:`clip_function`.
     threshold : float, default inf
-        ``max_norm``, ``clip_value`` or ``clipping`` of that function (unused for "none").
+        ``max_norm``, ``clipping`` or ``clip_value`` of that function (unused for "none").
+    lr : float, optional
+        Learning rate instead of ``settings.lr``.
 
     Returns
     -------
@@ -292,12 +371,166 @@ def train_clipped(settings: Settings, method: str = "none", threshold: float = m
         net,
         x,
         y,
-        optimizer=optim.SGD(lr=settings.lr),
+        optimizer=optim.SGD(lr=settings.lr if lr is None else lr),
         steps=settings.steps,
-        clip=clip_function(net, method, threshold),
+        clip=clip_function(net, method, threshold, eps=settings.adaptive_eps),
         seed=settings.seed,
         progress=False,
     )
+
+
+def over_seeds(settings: Settings, method: str = "none", threshold: float = math.inf) -> Runs:
+    """Train the run of :func:`train_clipped` once per seed of ``settings.seeds``.
+
+    Each seed draws its own data, weights and mini-batch order; every method and learning
+    rate trained with the same seed shares them.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3, seeds=[0, 1])
+    >>> runs = clipping.over_seeds(settings, "global_norm", 1.0)
+    >>> list(runs), bool(runs[0].loss[0] != runs[1].loss[0])
+    ([0, 1], True)
+    """
+    return {
+        seed: train_clipped(dataclasses.replace(settings, seed=seed), method, threshold)
+        for seed in settings.seeds
+    }
+
+
+def learning_rate_sweep(settings: Settings, progress: Progress = no_progress) -> dict[float, Runs]:
+    """Train plain SGD, without clipping, at every learning rate of ``lrs`` and every seed.
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : callable, optional
+        Called as ``progress("learning rates", done, total)`` after each learning rate.
+
+    Returns
+    -------
+    dict of float to dict of int to History
+        By learning rate, then by seed.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3, seeds=[0, 1],
+    ...                              lrs=[0.01, 0.03])
+    >>> sweep = clipping.learning_rate_sweep(settings)
+    >>> list(sweep), list(sweep[0.01])
+    ([0.01, 0.03], [0, 1])
+    """
+    sweep = {}
+    for i, lr in enumerate(settings.lrs):
+        sweep[lr] = over_seeds(dataclasses.replace(settings, lr=lr))
+        progress("learning rates", i + 1, len(settings.lrs))
+    return sweep
+
+
+def effective_lr(history: History, lr: float, max_norm: float) -> float:
+    r"""Average learning rate of a run of SGD clipped by global norm.
+
+    Clipping at :math:`\theta` turns a step :math:`\eta g` into
+    :math:`\eta \min(1, \theta/G)\, g`: the same as plain SGD with the learning rate
+    :math:`\eta \min(1, \theta/G)`. This is its mean over the steps.
+
+    Parameters
+    ----------
+    history : History
+        The clipped run (its :math:`G` before clipping, step by step).
+    lr, max_norm : float
+        Its learning rate :math:`\eta` and threshold :math:`\theta`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> from gradwatch.experiments import clipping
+    >>> run = gw.History(loss=np.ones(2), grad_norm=np.array([40.0, 5.0]))
+    >>> clipping.effective_lr(run, lr=0.03, max_norm=10.0)
+    0.01875
+    """
+    G = history.grad_norm[np.isfinite(history.grad_norm)]
+    return float(np.mean(lr * np.minimum(1.0, max_norm / G)))
+
+
+def matched_runs(settings: Settings, clipped: Mapping[int, History]) -> Runs:
+    """Train plain SGD, once per seed, at the average learning rate of that seed's clipped run.
+
+    Parameters
+    ----------
+    settings : Settings
+    clipped : dict of int to History
+        The runs clipped by global norm at ``max_norm``, by seed (:func:`over_seeds`).
+
+    Returns
+    -------
+    dict of int to History
+        Without clipping, at :func:`effective_lr` of each clipped run.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3, seeds=[0, 1])
+    >>> clipped = clipping.over_seeds(settings, "global_norm", settings.max_norm)
+    >>> matched = clipping.matched_runs(settings, clipped)
+    >>> list(matched), bool(matched[0].clipped.any())
+    ([0, 1], False)
+    """
+    return {
+        seed: train_clipped(
+            dataclasses.replace(settings, seed=seed),
+            lr=effective_lr(run, settings.lr, settings.max_norm),
+        )
+        for seed, run in clipped.items()
+    }
+
+
+@dataclass(frozen=True)
+class StepSizeControl:
+    """The runs that ask whether clipping is only a smaller step, each once per seed.
+
+    Attributes
+    ----------
+    plain : dict of float to dict of int to History
+        Plain SGD at each learning rate of ``lrs`` (:func:`learning_rate_sweep`).
+    same_lr : dict of int to History
+        Plain SGD at ``lr``, the learning rate of the clipped runs.
+    clipped : dict of int to History
+        Clipped by global norm at ``max_norm``, learning rate ``lr``.
+    matched : dict of int to History
+        Plain SGD at each clipped run's average learning rate (:func:`matched_runs`).
+    """
+
+    plain: dict[float, Runs]
+    same_lr: Runs
+    clipped: Runs
+    matched: Runs
+
+
+def step_size_control(settings: Settings, progress: Progress = no_progress) -> StepSizeControl:
+    """Train the runs of :class:`StepSizeControl`: the sweep, the clipped runs, the matched ones.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3, seeds=[0, 1],
+    ...                              lrs=[0.01, 0.03])
+    >>> control = clipping.step_size_control(settings)
+    >>> list(control.plain), list(control.clipped), list(control.matched)
+    ([0.01, 0.03], [0, 1], [0, 1])
+    """
+    plain = learning_rate_sweep(settings, progress)
+    same_lr = plain[settings.lr] if settings.lr in plain else over_seeds(settings)
+    clipped = over_seeds(settings, "global_norm", settings.max_norm)
+    matched = matched_runs(settings, clipped)
+    return StepSizeControl(plain=plain, same_lr=same_lr, clipped=clipped, matched=matched)
 
 
 def threshold_sweep(settings: Settings, progress: Progress = no_progress) -> dict[float, History]:
@@ -338,39 +571,49 @@ def method_thresholds(settings: Settings) -> dict[str, float]:
     --------
     >>> from gradwatch.experiments import clipping
     >>> clipping.method_thresholds(clipping.Settings())
-    {'global_norm': 10.0, 'value': 1.0, 'adaptive': 0.05}
+    {'global_norm': 10.0, 'value': 1.0, 'adaptive': 0.05, 'adaptive_final': 0.05}
     """
     return {
         "global_norm": settings.max_norm,
         "value": settings.clip_value,
         "adaptive": settings.adaptive_clipping,
+        "adaptive_final": settings.adaptive_clipping,
     }
 
 
-def compare_methods(settings: Settings) -> dict[str, History]:
-    """Train the same network, data and seed with each clipping method of the settings.
+def compare_methods(settings: Settings, progress: Progress = no_progress) -> dict[str, Runs]:
+    """Train the same networks, data and seeds with each clipping method of the settings.
 
     Parameters
     ----------
     settings : Settings
-        ``max_norm``, ``clip_value`` and ``adaptive_clipping`` are the three thresholds.
+        ``max_norm``, ``clip_value`` and ``adaptive_clipping`` are the thresholds; every run
+        uses the learning rate ``lr``.
+    progress : callable, optional
+        Called as ``progress("methods", done, total)`` after each method.
 
     Returns
     -------
-    dict of str to History
-        Keys ``"global_norm"``, ``"value"`` and ``"adaptive"``.
+    dict of str to dict of int to History
+        Keys ``"global_norm"``, ``"value"``, ``"adaptive"`` (as published: the final layer
+        and the biases are not clipped) and ``"adaptive_final"`` (the final layer clipped
+        too), then the seeds.
 
     Examples
     --------
     >>> from gradwatch.experiments import clipping
-    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, lr=0.05, steps=5,
-    ...                              max_norm=1.0, clip_value=0.1)
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, lr=0.01, lrs=[0.01],
+    ...                              steps=5, seeds=[0], max_norm=1.0, clip_value=0.1)
     >>> runs = clipping.compare_methods(settings)
-    >>> {name: run.steps for name, run in runs.items()}
-    {'global_norm': 5, 'value': 5, 'adaptive': 5}
+    >>> {name: run[0].steps for name, run in runs.items()}
+    {'global_norm': 5, 'value': 5, 'adaptive': 5, 'adaptive_final': 5}
     """
     thresholds = method_thresholds(settings)
-    return {method: train_clipped(settings, method, t) for method, t in thresholds.items()}
+    runs = {}
+    for i, (method, threshold) in enumerate(thresholds.items()):
+        runs[method] = over_seeds(settings, method, threshold)
+        progress("methods", i + 1, len(thresholds))
+    return runs
 
 
 def update_angle(before: Sequence[Array], after: Sequence[Array]) -> float:
@@ -505,7 +748,8 @@ def first_update_angles(settings: Settings, net: MLP, grads: Sequence[Array]) ->
     Returns
     -------
     dict of str to float
-        Degrees, by method: ``"global_norm"``, ``"value"``, ``"adaptive"``.
+        Degrees, by method: ``"global_norm"``, ``"value"``, ``"adaptive"``,
+        ``"adaptive_final"``.
 
     Examples
     --------
@@ -515,7 +759,7 @@ def first_update_angles(settings: Settings, net: MLP, grads: Sequence[Array]) ->
     >>> _, grads = net.loss_and_grads(x, y)
     >>> angles = clipping.first_update_angles(settings, net, grads)
     >>> list(angles), round(angles["global_norm"], 6)
-    (['global_norm', 'value', 'adaptive'], 0.0)
+    (['global_norm', 'value', 'adaptive', 'adaptive_final'], 0.0)
     """
     angles = {}
     for method, threshold in method_thresholds(settings).items():
@@ -542,6 +786,114 @@ def _final(history: History) -> float:
     return math.inf if history.diverged else float(history.loss[-1])
 
 
+def steps_text(count: int) -> str:
+    """Write a number of steps in words.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> clipping.steps_text(1), clipping.steps_text(3)
+    ('1 step', '3 steps')
+    """
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
+def range_text(median: float, low: float, high: float, fmt: str = ".2g") -> str:
+    """Write a median and its range as printed: one number when the ends agree.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> clipping.range_text(0.0083, 0.0064, 0.0138), clipping.range_text(1.0, 1.0, 1.001)
+    ('0.0083 (0.0064 to 0.014)', '1')
+    """
+    # rounded to fmt, then printed without a needless exponent: 99.8 reads "100", not "1e+02"
+    mid, first, last = (format(float(format(v, fmt)), "g") for v in (median, low, high))
+    return mid if first == last else f"{mid} ({first} to {last})"
+
+
+def seed_summary(finals: Sequence[float]) -> dict[str, Any]:
+    """Summarise one run per seed by its final loss (inf for a run that diverged).
+
+    Parameters
+    ----------
+    finals : sequence of float
+        Final losses, one per seed.
+
+    Returns
+    -------
+    dict
+        ``seeds`` and ``diverged`` (counts); ``median``, ``low`` and ``high`` of the runs that
+        did not diverge (None if none); ``loss`` (the median and range as text) and
+        ``diverged_text`` ("none", "2 of 5", "all 5"), as the page's tables print them.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import clipping
+    >>> summary = clipping.seed_summary([0.5, float("inf"), 0.1, 0.2])
+    >>> summary["loss"], summary["diverged_text"], summary["median"]
+    ('0.2 (0.1 to 0.5)', '1 of 4', 0.2)
+    >>> clipping.seed_summary([float("inf")] * 3)["diverged_text"]
+    'all 3'
+    """
+    values = np.asarray(finals, dtype=float)
+    ok = np.sort(values[np.isfinite(values)])
+    n, diverged = values.size, int(values.size - ok.size)
+    named = {0: "none", n: f"all {n}" if n > 1 else "yes"}
+    summary: dict[str, Any] = {
+        "seeds": n,
+        "diverged": diverged,
+        "diverged_text": named.get(diverged, f"{diverged} of {n}"),
+        "median": None,
+        "low": None,
+        "high": None,
+        "loss": "no run converged",
+    }
+    if ok.size:
+        median, low, high = float(np.median(ok)), float(ok[0]), float(ok[-1])
+        summary.update(median=median, low=low, high=high, loss=range_text(median, low, high))
+    return summary
+
+
+def _over_seeds(runs: Mapping[int, History]) -> dict[str, Any]:
+    return seed_summary([_final(run) for run in runs.values()])
+
+
+def _step_size_numbers(settings: Settings, control: StepSizeControl) -> dict[str, Any]:
+    """Return the numbers of the step-size control (see :func:`summarise`)."""
+    plain = {lr: _over_seeds(runs) for lr, runs in control.plain.items()}
+    stable = [lr for lr, summary in plain.items() if summary["diverged"] == 0]
+    best = min(stable, key=lambda lr: plain[lr]["median"]) if stable else None
+    clipped = _over_seeds(control.clipped)
+    lrs = [effective_lr(run, settings.lr, settings.max_norm) for run in control.clipped.values()]
+    finals = np.array(
+        [[_final(runs[seed]) for seed in settings.seeds] for runs in control.plain.values()]
+    )
+    clipped_finals = np.array([_final(control.clipped[seed]) for seed in settings.seeds])
+    beaten = int(np.sum(clipped_finals < finals.min(axis=0)))
+    ratio = (
+        plain[best]["median"] / clipped["median"]
+        if best is not None and clipped["median"]
+        else None
+    )
+    return {
+        "seeds": len(settings.seeds),
+        "plain": {f"{lr:g}": summary for lr, summary in plain.items()},
+        "same_lr": _over_seeds(control.same_lr),
+        "best_lr": best,
+        "best": plain[best] if best is not None else None,
+        "clipped": clipped,
+        "matched": {
+            **_over_seeds(control.matched),
+            "lr": range_text(float(np.median(lrs)), min(lrs), max(lrs)),
+            "lr_low": min(lrs),
+            "lr_high": max(lrs),
+        },
+        "beats_every_lr": beaten,
+        "ratio": _finite(ratio) if ratio is not None else None,
+    }
+
+
 def summarise(
     settings: Settings,
     net: MLP,
@@ -549,8 +901,9 @@ def summarise(
     geo: Geometry,
     unclipped: History,
     clipped: History,
+    control: StepSizeControl,
     sweep: Mapping[float, History],
-    methods: Mapping[str, History],
+    methods: Mapping[str, Mapping[int, History]],
     angles: Mapping[str, float],
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
@@ -564,9 +917,11 @@ def summarise(
         From :func:`geometry`.
     unclipped, clipped : History
         :func:`train_clipped` without clipping and by global norm at ``max_norm``.
+    control : StepSizeControl
+        From :func:`step_size_control`.
     sweep : dict of float to History
         From :func:`threshold_sweep`.
-    methods : dict of str to History
+    methods : dict of str to dict of int to History
         From :func:`compare_methods`.
     angles : dict of str to float
         From :func:`first_update_angles`.
@@ -575,17 +930,20 @@ def summarise(
     -------
     dict
         ``theta`` and ``lr`` (from the settings), ``start`` (the first gradients),
-        ``geometry``, ``unclipped``, ``clipped``, ``sweep`` and ``methods``; a value that is
+        ``geometry``, ``unclipped``, ``clipped``, ``step_size`` (the control over seeds),
+        ``sweep`` and ``methods`` (over seeds, see :func:`seed_summary`); a value that is
         not finite is None.
 
     Examples
     --------
     >>> import dataclasses
     >>> from gradwatch.experiments import clipping
-    >>> settings = dataclasses.replace(clipping.Settings(), steps=5, thresholds=[0.1, 10.0])
+    >>> settings = dataclasses.replace(clipping.Settings(), steps=5, thresholds=[0.1, 10.0],
+    ...                                seeds=[0, 1])
     >>> numbers = clipping.run(settings, figures=False).numbers
-    >>> sorted(numbers)
-    ['clipped', 'geometry', 'lr', 'methods', 'start', 'sweep', 'theta', 'unclipped']
+    >>> sorted(numbers)  # doctest: +NORMALIZE_WHITESPACE
+    ['clipped', 'geometry', 'lr', 'methods', 'start', 'step_size', 'sweep', 'theta',
+     'unclipped']
     >>> numbers["sweep"]["tiny"], numbers["sweep"]["largest"], numbers["start"]["n_params"]
     (0.1, 10.0, 2305)
     """
@@ -598,9 +956,10 @@ def summarise(
     best = min(finals, key=lambda t: finals[t])
     tiny_run = sweep[tiny]
 
-    method_finals = {m: _final(run) for m, run in methods.items()}
-    order = sorted(method_finals, key=lambda m: method_finals[m])
-    lowest, highest = order[0], order[-1]
+    by_method = {m: _over_seeds(runs) for m, runs in methods.items()}
+    converged = [m for m, summary in by_method.items() if summary["diverged"] == 0]
+    order = sorted(converged, key=lambda m: by_method[m]["median"])
+    lowest, highest = (order[0], order[-1]) if order else (None, None)
     thresholds = method_thresholds(settings)
     return {
         "theta": settings.max_norm,
@@ -630,7 +989,9 @@ def summarise(
             "final_loss": _finite(clipped.loss[-1]),
             "percent_clipped": 100 * float(np.mean(clipped.clipped)),
             "first_unclipped": int(not_clipped[0]) if not_clipped.size else None,
+            "effective_lr": effective_lr(clipped, settings.lr, settings.max_norm),
         },
+        "step_size": _step_size_numbers(settings, control),
         "sweep": {
             "tiny": tiny,
             "best": best,
@@ -643,6 +1004,7 @@ def summarise(
             "tiny_median_G": float(np.nanmedian(tiny_run.grad_norm)),
             "step": settings.lr * tiny,
             "largest_clipped": int(sweep[largest].clipped.sum()),
+            "largest_clipped_text": steps_text(int(sweep[largest].clipped.sum())),
             "runs": {
                 f"{t:g}": {
                     "diverged": bool(run.diverged),
@@ -656,15 +1018,22 @@ def summarise(
             **{
                 m: {
                     "threshold": thresholds[m],
-                    "final_loss": _finite(method_finals[m]),
-                    "percent_clipped": 100 * float(np.mean(run.clipped)),
+                    **by_method[m],
+                    "percent_clipped": 100 * float(np.mean(runs[settings.seed].clipped)),
                     "first_angle": angles[m],
                 }
-                for m, run in methods.items()
+                for m, runs in methods.items()
             },
-            "lowest": METHOD_NAMES[lowest],
-            "highest": METHOD_NAMES[highest],
-            "spread": _finite(method_finals[highest] / method_finals[lowest]),
+            "seeds": len(settings.seeds),
+            "seed": settings.seed,
+            "bias_cap": settings.adaptive_clipping * settings.adaptive_eps,
+            "lowest": METHOD_NAMES[lowest] if lowest else "none",
+            "highest": METHOD_NAMES[highest] if highest else "none",
+            "spread": (
+                _finite(by_method[highest]["median"] / by_method[lowest]["median"])
+                if lowest and highest
+                else None
+            ),
         },
     }
 
@@ -672,6 +1041,32 @@ def summarise(
 # ---------------------------------------------------------------------------------------------
 # The figures (matplotlib is imported inside, through gradwatch.plotting).
 # ---------------------------------------------------------------------------------------------
+
+#: Width in screen pixels of a page's text column, to which a wider figure is scaled down.
+PAGE_WIDTH_PX = 700.0
+
+
+def smallest_text_px(fig: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
+    r"""Return the height in screen pixels of the smallest text of ``fig`` shown on a page.
+
+    A figure wider than the text column is scaled down to ``page_width_px``; a label of
+    :math:`s` points on a figure :math:`w` inches wide is then
+    :math:`s/72 \cdot \text{page\_width\_px}/w` pixels high. The pages keep it at 9 or more.
+
+    Examples
+    --------
+    >>> from gradwatch import plotting
+    >>> from gradwatch.experiments import clipping
+    >>> fig, ax = plotting.figure(width=7.0, height=3.0)
+    >>> _ = ax.set_xlabel("step", fontsize=9)
+    >>> round(clipping.smallest_text_px(fig), 1)
+    12.5
+    """
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    return float(min(sizes)) / 72.0 * page_width_px / float(fig.get_figwidth())
 
 
 def figure_geometry(settings: Settings, geo: Geometry) -> Any:
@@ -759,9 +1154,10 @@ def figure_geometry(settings: Settings, geo: Geometry) -> Any:
             )
         ax.axhline(0, color="#999999", lw=0.8)
         ax.axvline(0, color="#999999", lw=0.8)
-        limit = 1.15 * max(float(np.max(np.abs(g))), max_norm, clip_value)
-        ax.set_xlim(-0.35 * limit, limit)
-        ax.set_ylim(-0.35 * limit, limit)
+        # The whole circle and square in view, and the gradient wherever it points.
+        reach = 1.15 * max(max_norm, clip_value)
+        ax.set_xlim(min(-reach, 1.15 * g[0]), max(reach, 1.15 * g[0]))
+        ax.set_ylim(min(-reach, 1.15 * g[1]), max(reach, 1.15 * g[1]))
         ax.set_aspect("equal")
         ax.set_xlabel("first component")
         ax.set_ylabel("second component")
@@ -866,9 +1262,14 @@ def figure_methods(methods: Mapping[str, History]) -> Any:
     >>> run = gw.History(loss=np.array([4.0, 2.0]), grad_norm=np.array([3.0, 2.0]))
     >>> fig = clipping.figure_methods({"value": run, "adaptive": run})
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['by value', 'adaptive']
+    ['by value', 'adaptive (as published)']
     """
-    labels = {"global_norm": "by global norm", "value": "by value", "adaptive": "adaptive"}
+    labels = {
+        "global_norm": "by global norm",
+        "value": "by value",
+        "adaptive": "adaptive (as published)",
+        "adaptive_final": "adaptive, final layer too",
+    }
     return plotting.training_curves({labels[m]: h for m, h in methods.items()})
 
 
@@ -907,11 +1308,13 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     unclipped = train_clipped(settings, "none")
     clipped = train_clipped(settings, "global_norm", settings.max_norm)
     progress("divergence", 1, 1)
+    control = step_size_control(settings, progress)
     sweep = threshold_sweep(settings, progress)
-    methods = compare_methods(settings)
+    methods = compare_methods(settings, progress)
     angles = first_update_angles(settings, net, grads)
-    progress("methods", 1, 1)
-    numbers = summarise(settings, net, grads, geo, unclipped, clipped, sweep, methods, angles)
+    numbers = summarise(
+        settings, net, grads, geo, unclipped, clipped, control, sweep, methods, angles
+    )
     if not figures:
         return Result(numbers=numbers)
     return Result(
@@ -920,6 +1323,8 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
             "clipping_geometry": figure_geometry(settings, geo),
             "clipping_divergence": figure_divergence(settings, unclipped, clipped),
             "clipping_sweep": figure_sweep(settings, sweep),
-            "clipping_methods": figure_methods(methods),
+            "clipping_methods": figure_methods(
+                {m: runs[settings.seed] for m, runs in methods.items()}
+            ),
         },
     )

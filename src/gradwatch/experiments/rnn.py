@@ -5,12 +5,14 @@ layers share one matrix, so the gradient through time is a product of one repeat
 (Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013). The experiment
 
 - measures the gradient against the number of steps back for orthogonal recurrent weights of
-  several spectral radii (:func:`gradient_norms_over_time`, :func:`per_step_factors`);
+  several spectral radii (:func:`gradient_norms_over_time`, :func:`per_step_factors`), and
+  checks the order of the product of Jacobians against backpropagation (:func:`product_order`);
 - draws the "cliff" in the loss surface of a one-unit recurrent network and crosses it by
   gradient descent with and without clipping by norm (:func:`one_unit_rnn`,
   :func:`cliff_descent`);
 - trains a small :class:`~gradwatch.RNN` on a memory task with and without clipping by global
-  norm (:func:`clipping_comparison`).
+  norm, and without clipping at a sweep of learning rates and at the clipped run's average
+  step, each over several seeds (:func:`training_comparison`).
 
 Its settings are in ``conf/rnn.toml``; ``python -m gradwatch run rnn`` runs it.
 
@@ -19,7 +21,7 @@ Examples
 >>> import dataclasses
 >>> from gradwatch.experiments import rnn
 >>> settings = dataclasses.replace(rnn.Settings(), time_steps=5, cliff_descent_steps=10,
-...                                train_steps=3)
+...                                train_steps=3, train_seeds=[0])
 >>> result = rnn.run(settings, figures=False)
 >>> result.numbers["time"]["factor"]["0.8"], result.numbers["train"]["steps"]
 (0.8, 3)
@@ -41,12 +43,14 @@ from gradwatch.experiments import (
     Progress,
     Result,
     at_most,
+    distinct,
     finite,
     no_progress,
     non_negative,
     positive,
     require,
 )
+from gradwatch.experiments.clipping import effective_lr, range_text, seed_summary
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
 
@@ -86,12 +90,18 @@ class Settings:
     train_radius : float
         Spectral radius of the trained RNN's recurrent weights at the start.
     train_lr : float
-        SGD learning rate.
+        SGD learning rate of the clipped run (and of the unclipped one drawn beside it).
+    train_lrs : list of float
+        Learning rates of plain SGD in the sweep without clipping; ``train_lr`` is one of
+        them.
     train_steps, train_batch_size : int
         SGD steps and samples per step (at most ``train_samples``).
     train_max_norm : float
         Threshold of clipping by global norm in the clipped run.
     train_seed : int
+        Seed of the runs drawn; one of ``train_seeds``.
+    train_seeds : list of int
+        Seeds of the repeated runs (each draws its own sequences, weights and mini-batches).
 
     Examples
     --------
@@ -127,6 +137,8 @@ class Settings:
     train_batch_size: int = 32
     train_max_norm: float = 1.0
     train_seed: int = 0
+    train_seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    train_lrs: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1])
 
     def __post_init__(self) -> None:
         positive("radii", self.radii)
@@ -171,6 +183,22 @@ class Settings:
         )
         positive("train_max_norm", self.train_max_norm)
         non_negative("train_seed", self.train_seed)
+        non_negative("train_seeds", self.train_seeds)
+        distinct("train_seeds", self.train_seeds)
+        require(
+            self.train_seed in self.train_seeds,
+            "train_seed",
+            self.train_seed,
+            f"one of train_seeds = {self.train_seeds}",
+        )
+        positive("train_lrs", self.train_lrs)
+        distinct("train_lrs", self.train_lrs)
+        require(
+            self.train_lr in self.train_lrs,
+            "train_lr",
+            self.train_lr,
+            f"one of train_lrs = {self.train_lrs}",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,6 +271,62 @@ def per_step_factors(norms: Mapping[float, Array]) -> dict[float, float]:
     {0.5: 0.5}
     """
     return {r: diagnostics.fit_per_layer_factor(v) for r, v in norms.items()}
+
+
+def product_order(settings: Settings, input_std: float = 1.0) -> dict[str, float]:
+    r"""Check the order of the Jacobians in :math:`\partial L/\partial h_{T-k}` against BPTT.
+
+    With :math:`J_t = \partial h_t/\partial h_{t-1} = \operatorname{diag}(1 - h_t^2)
+    W_{hh}^\top` (:meth:`gradwatch.RNN.recurrent_jacobians`), the row gradient is
+    :math:`\partial L/\partial h_{T-k} = \partial L/\partial h_T\, J_T J_{T-1} \cdots
+    J_{T-k+1}`. With inputs of standard deviation ``input_std`` the states leave the linear
+    regime, the factors no longer commute, and the reversed product
+    :math:`J_{T-k+1} \cdots J_T` gives another vector.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``time_hidden``, ``time_steps`` and ``time_seed``; the largest of ``radii``.
+    input_std : float, default 1.0
+        Standard deviation of the inputs of the one sequence used.
+
+    Returns
+    -------
+    dict
+        ``ordered`` and ``reversed``: the largest relative difference, over
+        :math:`k = 1, \dots, T-1`, between the norm of each product times
+        :math:`\partial L/\partial h_T` and the norm that backpropagation records
+        (``hidden_grad_norms``).
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import rnn
+    >>> errors = rnn.product_order(rnn.Settings(time_hidden=6, time_steps=8))
+    >>> errors["ordered"] < 1e-12 < 0.01 < errors["reversed"]
+    True
+    """
+    rng = np.random.default_rng(settings.time_seed)
+    x = input_std * rng.standard_normal((1, settings.time_steps, 1))
+    net = RNN(
+        1, settings.time_hidden, 1, spectral_radius=max(settings.radii), seed=settings.time_seed
+    )
+    J = net.recurrent_jacobians(x)[0]  # J[t - 1] is J_t = dh_t/dh_{t-1}, t = 1, ..., T
+    dy = np.ones((1, 1))
+    net.backward(dy)
+    measured = net.hidden_grad_norms  # entry t - 1 is the norm at h_t
+    n_steps = settings.time_steps
+    ordered, reversed_ = (np.asarray(dy @ net.W_hy.T),) * 2
+    errors = {"ordered": 0.0, "reversed": 0.0}
+    for k in range(1, n_steps):
+        ordered = ordered @ J[n_steps - k]  # dL/dh_T J_T ... J_{T-k+1}
+        reversed_ = dy @ net.W_hy.T
+        for t in range(n_steps - k, n_steps):  # dL/dh_T J_{T-k+1} ... J_T
+            reversed_ = reversed_ @ J[t]
+        target = float(measured[n_steps - k - 1])
+        for name, vector in (("ordered", ordered), ("reversed", reversed_)):
+            error = abs(float(np.linalg.norm(vector)) - target) / target
+            errors[name] = max(errors[name], error)
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,63 +526,185 @@ def cliff_descent(settings: Settings, max_norm: float | None = None) -> tuple[Ar
 # ---------------------------------------------------------------------------------------------
 
 
-def clipping_comparison(settings: Settings) -> dict[str, History]:
-    r"""Train the same RNN with and without clipping by global norm on a memory task.
+def memory_task(settings: Settings, seed: int) -> tuple[Array, Array]:
+    r"""Draw the sequences of the memory task: output the first of :math:`T` numbers at the end.
 
-    The task: read :math:`x_1, \dots, x_T \sim \mathcal N(0, 1)` one at a time
-    (:math:`T` = ``train_steps_in_time``) and output :math:`x_1` at the end, so the gradient
-    must cross all :math:`T` steps. Both runs start from
-    ``RNN(1, train_hidden, 1, spectral_radius=train_radius, seed=train_seed)`` and use
-    :func:`gradwatch.train` with ``SGD(train_lr)`` on the same mini-batches.
+    Returns ``x`` of shape ``(train_samples, train_steps_in_time, 1)``, standard normal, and
+    ``y = x[:, 0, :]``: the gradient that teaches it must cross all :math:`T` steps.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import rnn
+    >>> settings = rnn.Settings(train_samples=4, train_steps_in_time=3, train_batch_size=4)
+    >>> x, y = rnn.memory_task(settings, seed=0)
+    >>> x.shape, bool((y == x[:, 0]).all())
+    ((4, 3, 1), True)
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((settings.train_samples, settings.train_steps_in_time, 1))
+    return x, x[:, 0, :]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run and the loss of the trained network on all its sequences.
+
+    Attributes
+    ----------
+    history : History
+        What :func:`gradwatch.train` recorded (mini-batch losses).
+    final_loss : float
+        Loss on all ``train_samples`` sequences after the last step; inf if it diverged.
+    """
+
+    history: History
+    final_loss: float
+
+
+def train_memory(
+    settings: Settings, seed: int, lr: float, max_norm: float | None = None
+) -> TrainingRun:
+    """Train ``RNN(1, train_hidden, 1, spectral_radius=train_radius)`` on the memory task.
 
     Parameters
     ----------
     settings : Settings
+    seed : int
+        Seed of the sequences, the weights and the mini-batch order.
+    lr : float
+        SGD learning rate.
+    max_norm : float, optional
+        Clip by global norm at this threshold; None trains plain SGD.
 
     Returns
     -------
-    dict of str to History
-        ``"no clipping"`` and ``"clipped at <train_max_norm>"``.
+    TrainingRun
 
     Examples
     --------
     >>> from gradwatch.experiments import rnn
     >>> settings = rnn.Settings(train_hidden=4, train_steps_in_time=5, train_samples=16,
     ...                         train_steps=3, train_batch_size=8)
-    >>> runs = rnn.clipping_comparison(settings)
-    >>> list(runs), [run.steps for run in runs.values()]
-    (['no clipping', 'clipped at 1'], [3, 3])
+    >>> run = rnn.train_memory(settings, seed=0, lr=0.1, max_norm=0.5)
+    >>> run.history.steps, bool(run.history.clipped.all())
+    (3, True)
     """
-    rng = np.random.default_rng(settings.train_seed)
-    x = rng.standard_normal((settings.train_samples, settings.train_steps_in_time, 1))
-    y = x[:, 0, :]
-    runs: dict[str, History] = {}
-    for label, clip_function in (
-        ("no clipping", None),
-        (
-            f"clipped at {settings.train_max_norm:g}",
-            functools.partial(clip.clip_by_global_norm, max_norm=settings.train_max_norm),
-        ),
-    ):
-        net = RNN(
-            1,
-            settings.train_hidden,
-            1,
-            spectral_radius=settings.train_radius,
-            seed=settings.train_seed,
-        )
-        runs[label] = train(
-            net,
-            x,
-            y,
-            optimizer=optim.SGD(lr=settings.train_lr),
-            steps=settings.train_steps,
-            batch_size=settings.train_batch_size,
-            clip=clip_function,
-            seed=settings.train_seed,
-            progress=False,
-        )
-    return runs
+    x, y = memory_task(settings, seed)
+    net = RNN(1, settings.train_hidden, 1, spectral_radius=settings.train_radius, seed=seed)
+    clip_function = (
+        None if max_norm is None else functools.partial(clip.clip_by_global_norm, max_norm=max_norm)
+    )
+    history = train(
+        net,
+        x,
+        y,
+        optimizer=optim.SGD(lr=lr),
+        steps=settings.train_steps,
+        batch_size=settings.train_batch_size,
+        clip=clip_function,
+        seed=seed,
+        progress=False,
+    )
+    if history.diverged:
+        return TrainingRun(history, math.inf)
+    with np.errstate(over="ignore", invalid="ignore"):  # weights thrown far off: inf, no warning
+        final = float(net.loss_and_grads(x, y)[0])
+    return TrainingRun(history, final if math.isfinite(final) else math.inf)
+
+
+def matched_lr(settings: Settings, clipped: History) -> float:
+    """Average learning rate of a run clipped at ``train_max_norm`` with ``train_lr``.
+
+    See :func:`gradwatch.experiments.clipping.effective_lr`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> from gradwatch.experiments import rnn
+    >>> G = np.array([4.0, 0.5])
+    >>> rnn.matched_lr(rnn.Settings(), gw.History(loss=np.ones(2), grad_norm=G))
+    0.0625
+    """
+    return effective_lr(clipped, settings.train_lr, settings.train_max_norm)
+
+
+@dataclass(frozen=True)
+class TrainingComparison:
+    """The training runs of the page, each once per seed of ``train_seeds``.
+
+    Attributes
+    ----------
+    plain : dict of float to dict of int to TrainingRun
+        Plain SGD at each learning rate of ``train_lrs``.
+    clipped : dict of int to TrainingRun
+        Clipped by global norm at ``train_max_norm``, learning rate ``train_lr``.
+    matched : dict of int to TrainingRun
+        Plain SGD at the average learning rate (:func:`matched_lr`) of that seed's clipped
+        run.
+    """
+
+    plain: dict[float, dict[int, TrainingRun]]
+    clipped: dict[int, TrainingRun]
+    matched: dict[int, TrainingRun]
+
+    def shown(self, settings: Settings) -> dict[str, History]:
+        """Return the three runs of seed ``train_seed`` that the page draws, by label.
+
+        Examples
+        --------
+        >>> from gradwatch.experiments import rnn
+        >>> settings = rnn.Settings(train_hidden=4, train_steps_in_time=5, train_samples=16,
+        ...                         train_steps=3, train_batch_size=8, train_seeds=[0])
+        >>> list(rnn.training_comparison(settings).shown(settings))
+        ['no clipping, η = 0.1', 'clipped at 1, η = 0.1', 'no clipping, η = 0.04']
+        """
+        seed, lr = settings.train_seed, settings.train_lr
+        average = matched_lr(settings, self.clipped[seed].history)
+        return {
+            f"no clipping, η = {lr:g}": self.plain[lr][seed].history,
+            f"clipped at {settings.train_max_norm:g}, η = {lr:g}": self.clipped[seed].history,
+            f"no clipping, η = {average:.2g}": self.matched[seed].history,
+        }
+
+
+def training_comparison(settings: Settings, progress: Progress = no_progress) -> TrainingComparison:
+    r"""Train the RNN of :func:`train_memory` with and without clipping, once per seed.
+
+    Every seed's runs share their sequences, initial weights and mini-batches: plain SGD at
+    each learning rate of ``train_lrs``; clipped by global norm at ``train_max_norm`` with
+    ``train_lr``; and plain SGD at the clipped run's average learning rate, the control for
+    clipping acting as a smaller step.
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : callable, optional
+        Called as ``progress("training", done, total)`` after each seed.
+
+    Returns
+    -------
+    TrainingComparison
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import rnn
+    >>> settings = rnn.Settings(train_hidden=4, train_steps_in_time=5, train_samples=16,
+    ...                         train_steps=3, train_batch_size=8, train_seeds=[0, 1])
+    >>> runs = rnn.training_comparison(settings)
+    >>> list(runs.plain), list(runs.clipped), list(runs.matched)
+    ([0.01, 0.03, 0.1], [0, 1], [0, 1])
+    """
+    plain: dict[float, dict[int, TrainingRun]] = {lr: {} for lr in settings.train_lrs}
+    clipped: dict[int, TrainingRun] = {}
+    matched: dict[int, TrainingRun] = {}
+    for i, seed in enumerate(settings.train_seeds):
+        for lr in settings.train_lrs:
+            plain[lr][seed] = train_memory(settings, seed, lr)
+        clipped[seed] = train_memory(settings, seed, settings.train_lr, settings.train_max_norm)
+        matched[seed] = train_memory(settings, seed, matched_lr(settings, clipped[seed].history))
+        progress("training", i + 1, len(settings.train_seeds))
+    return TrainingComparison(plain=plain, clipped=clipped, matched=matched)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,38 +718,44 @@ def _key(radius: float) -> str:
 
 def summarise(
     settings: Settings,
+    order: Mapping[str, float],
     norms: Mapping[float, Array],
     plain: Array,
     plain_G: Array,
     clipped: Array,
-    runs: Mapping[str, History],
+    runs: TrainingComparison,
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
     Parameters
     ----------
     settings : Settings
+    order : dict of str to float
+        From :func:`product_order`.
     norms : dict of float to ndarray
         From :func:`gradient_norms_over_time`.
     plain, plain_G : ndarray
         Path and gradient norms of :func:`cliff_descent` without clipping.
     clipped : ndarray
         Path of :func:`cliff_descent` with clipping.
-    runs : dict of str to History
-        From :func:`clipping_comparison`.
+    runs : TrainingComparison
+        From :func:`training_comparison`.
 
     Returns
     -------
     dict
+        ``order`` (the product of Jacobians in both orders against backpropagation),
         ``time`` (the gradient through time: per-step factors, norms after all steps, the
-        radii nearest one and the extreme ones), ``cliff`` (the wall, the jump, the final
-        losses) and ``train`` (the two training runs).
+        radii nearest one and the extreme ones), ``cliff`` (the plateaus, the wall, the jump,
+        the final losses) and ``train`` (the runs of seed ``train_seed``, and every run over
+        the seeds: see :func:`gradwatch.experiments.clipping.seed_summary`).
 
     Examples
     --------
     >>> import dataclasses
     >>> from gradwatch.experiments import rnn
-    >>> settings = dataclasses.replace(rnn.Settings(), cliff_descent_steps=10, train_steps=3)
+    >>> settings = dataclasses.replace(rnn.Settings(), cliff_descent_steps=10, train_steps=3,
+    ...                                train_seeds=[0])
     >>> numbers = rnn.run(settings, figures=False).numbers
     >>> numbers["time"]["below"]["radius"], numbers["time"]["above"]["radius"]
     (0.9, 1.1)
@@ -559,9 +771,20 @@ def summarise(
     step_length = np.linalg.norm(np.diff(plain, axis=0), axis=1)
     clipped_step = np.linalg.norm(np.diff(clipped, axis=0), axis=1)
     loss = cliff_loss(settings)
+    y = settings.cliff_target
 
-    plain_run, clipped_run = runs.values()
+    def end_state(point: Array) -> float:
+        h, _, _ = one_unit_rnn(
+            point[0], point[1], h0=settings.cliff_h0, n_steps=settings.cliff_steps
+        )
+        return float(h)
+
     return {
+        "order": {
+            "ordered": float(order["ordered"]),
+            "reversed": float(order["reversed"]),
+            "reversed_percent": 100 * float(order["reversed"]),
+        },
         "time": {
             "steps": settings.time_steps,
             "input_std": settings.time_input_std,
@@ -586,20 +809,63 @@ def summarise(
             "loss_start": float(loss(plain[0])),
             "loss_plain": float(loss(plain[-1])),
             "loss_clipped": float(loss(clipped[-1])),
+            "h_start": end_state(plain[0]),
+            "h_plain": end_state(plain[-1]),
+            "h_clipped": end_state(clipped[-1]),
+            "lower": (-1.0 - y) ** 2,
+            "upper": (1.0 - y) ** 2,
+            "max_loss_before": float(np.max(loss(plain[: jump + 1]))),
         },
-        "train": {
-            "radius": settings.train_radius,
-            "time_steps": settings.train_steps_in_time,
-            "max_norm": settings.train_max_norm,
-            "steps": plain_run.steps,
-            "first_loss": float(plain_run.loss[0]),
-            "plain_loss": float(plain_run.loss[-1]),
-            "clipped_loss": float(clipped_run.loss[-1]),
-            "plain_max_loss": float(np.max(plain_run.loss)),
-            "plain_max_G": float(np.max(plain_run.grad_norm)),
-            "clipped_count": int(clipped_run.clipped.sum()),
-            "clipped_median_G": float(np.median(clipped_run.grad_norm)),
+        "train": _training_numbers(settings, runs),
+    }
+
+
+def _training_numbers(settings: Settings, runs: TrainingComparison) -> dict[str, Any]:
+    """Return the numbers of the training comparison (see :func:`summarise`)."""
+    seed, lr = settings.train_seed, settings.train_lr
+    plain_run, clipped_run = runs.plain[lr][seed].history, runs.clipped[seed].history
+    n_clipped, n_steps = int(clipped_run.clipped.sum()), clipped_run.steps
+    plain = {
+        rate: seed_summary([r.final_loss for r in by_seed.values()])
+        for rate, by_seed in runs.plain.items()
+    }
+    clipped = seed_summary([r.final_loss for r in runs.clipped.values()])
+    matched = seed_summary([r.final_loss for r in runs.matched.values()])
+    lrs = [matched_lr(settings, r.history) for r in runs.clipped.values()]
+    worse = sum(
+        runs.plain[lr][s].final_loss > runs.clipped[s].final_loss for s in settings.train_seeds
+    )
+    return {
+        "radius": settings.train_radius,
+        "time_steps": settings.train_steps_in_time,
+        "max_norm": settings.train_max_norm,
+        "lr": lr,
+        "seed": seed,
+        "seeds": len(settings.train_seeds),
+        "steps": plain_run.steps,
+        "first_loss": float(plain_run.loss[0]),
+        "plain_loss": runs.plain[lr][seed].final_loss,
+        "clipped_loss": runs.clipped[seed].final_loss,
+        "plain_max_loss": float(np.max(plain_run.loss)),
+        "plain_max_G": float(np.max(plain_run.grad_norm)),
+        "clipped_count": n_clipped,
+        "clipped_text": f"all {n_steps}"
+        if n_clipped == n_steps
+        else f"{n_clipped} of the {n_steps}",
+        "clipped_median_G": float(np.median(clipped_run.grad_norm)),
+        "matched_lr": matched_lr(settings, clipped_run),
+        "plain": {f"{rate:g}": summary for rate, summary in plain.items()},
+        "same_lr": plain[lr],
+        "clipped": clipped,
+        "matched": {
+            **matched,
+            "lr": range_text(float(np.median(lrs)), min(lrs), max(lrs)),
+            "lr_high": max(lrs),
         },
+        "same_lr_worse": int(worse),
+        "matched_ratio": matched["median"] / clipped["median"]
+        if matched["median"] is not None and clipped["median"]
+        else None,
     }
 
 
@@ -628,6 +894,10 @@ def figure_time(norms: Mapping[float, Array]) -> Any:
     )
 
 
+#: Lowest loss of the cliff's colour scale: the valley's smaller losses share its shade.
+LOSS_FLOOR = 1e-3
+
+
 def figure_cliff(
     settings: Settings,
     plain: Array,
@@ -651,8 +921,9 @@ def figure_cliff(
     Returns
     -------
     matplotlib.figure.Figure
-        Left: the loss as shades of grey with the paths; right: :math:`G` per step,
-        logarithmic.
+        Left: the loss as shades of grey on a logarithmic scale (so that the valley near 0
+        and the lower plateau near :math:`(-1 - y)^2` look different), with the paths; right:
+        :math:`G` per step, logarithmic.
 
     Examples
     --------
@@ -664,6 +935,8 @@ def figure_cliff(
     >>> fig.axes[1].get_yscale(), fig.axes[0].get_xlabel()
     ('log', '$w$')
     """
+    from matplotlib.colors import LogNorm
+
     label = f"clipped at {settings.cliff_max_norm:g}"
     paths = {"no clipping": plain, label: clipped}
     grad_norms = {"no clipping": plain_G, label: clipped_G}
@@ -671,10 +944,13 @@ def figure_cliff(
     x0, x1, y0, y1 = (float(v) for v in settings.cliff_extent)
     grid_x, grid_y = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     surface = np.asarray(cliff_loss(settings)(np.stack([grid_x, grid_y], axis=-1)), dtype=float)
-    fig, (left, right) = plotting.figure(1, 2, width=10.0, height=4.2, width_ratios=[1.15, 1.0])
+    fig, (left, right) = plotting.figure(1, 2, width=9.0, height=4.0, width_ratios=[1.15, 1.0])
     with plotting.style():
-        mesh = left.pcolormesh(grid_x, grid_y, surface, cmap="Greys", shading="auto")
-        fig.colorbar(mesh, ax=left, label="loss")
+        # Logarithmic shades: on a linear scale the valley (loss near 0) and the lower plateau
+        # (about 0.25) are the same light grey next to the upper plateau's 2.25.
+        norm = LogNorm(vmin=LOSS_FLOOR, vmax=max(float(surface.max()), 10 * LOSS_FLOOR), clip=True)
+        mesh = left.pcolormesh(grid_x, grid_y, surface, cmap="Greys", norm=norm, shading="auto")
+        fig.colorbar(mesh, ax=left, label="loss (log scale)")
         left.grid(False)
         for i, (name, points) in enumerate(paths.items()):
             color = colors[(i + 1) % 7]
@@ -690,7 +966,7 @@ def figure_cliff(
         left.set_ylim(y0, y1)
         left.set_xlabel("$w$")
         left.set_ylabel("$b$")
-        left.legend(loc="lower left", fontsize=8.5, facecolor="white", frameon=True)
+        left.legend(loc="lower left", fontsize=9, facecolor="white", frameon=True)
         right.set_yscale("log")
         right.set_xlabel("step")
         right.set_ylabel("G before clipping")
@@ -701,6 +977,21 @@ def figure_cliff(
 # ---------------------------------------------------------------------------------------------
 # The whole experiment.
 # ---------------------------------------------------------------------------------------------
+
+
+def figure_training(settings: Settings, runs: TrainingComparison) -> Any:
+    """Draw the loss and :math:`G` per step of the three runs of seed ``train_seed``.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import rnn
+    >>> settings = rnn.Settings(train_hidden=4, train_steps_in_time=5, train_samples=16,
+    ...                         train_steps=3, train_batch_size=8, train_seeds=[0])
+    >>> fig = rnn.figure_training(settings, rnn.training_comparison(settings))
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1]
+    'clipped at 1, η = 0.1'
+    """
+    return plotting.training_curves(runs.shown(settings))
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
@@ -721,18 +1012,19 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     --------
     >>> import dataclasses
     >>> from gradwatch.experiments import rnn
-    >>> settings = dataclasses.replace(rnn.Settings(), cliff_descent_steps=10, train_steps=3)
+    >>> settings = dataclasses.replace(rnn.Settings(), cliff_descent_steps=10, train_steps=3,
+    ...                                train_seeds=[0])
     >>> result = rnn.run(settings, figures=False)
     >>> sorted(result.numbers), result.figures
-    (['cliff', 'time', 'train'], {})
+    (['cliff', 'order', 'time', 'train'], {})
     """
+    order = product_order(settings)
     norms = gradient_norms_over_time(settings)
     plain, plain_G = cliff_descent(settings)
     clipped, clipped_G = cliff_descent(settings, max_norm=settings.cliff_max_norm)
-    progress("rnn", 1, 2)
-    runs = clipping_comparison(settings)
-    progress("rnn", 2, 2)
-    numbers = summarise(settings, norms, plain, plain_G, clipped, runs)
+    progress("cliff", 1, 1)
+    runs = training_comparison(settings, progress)
+    numbers = summarise(settings, order, norms, plain, plain_G, clipped, runs)
     if not figures:
         return Result(numbers=numbers)
     return Result(
@@ -740,6 +1032,6 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
         figures={
             "gradient_over_time": figure_time(norms),
             "cliff": figure_cliff(settings, plain, plain_G, clipped, clipped_G),
-            "training": plotting.training_curves(runs),
+            "training": figure_training(settings, runs),
         },
     )
