@@ -471,6 +471,75 @@ def download_problems(page: Page, source_text: str | None, notebook: bool) -> li
     return problems
 
 
+_LAYOUT_JS = """
+() => {
+  const root = document.documentElement;
+  const wide = [];
+  const selector = "article pre, article table, article img, figcaption";
+  for (const el of document.querySelectorAll(selector)) {
+    // Content that spills out of its box (overflow visible) widens the page; a box that
+    // scrolls keeps it inside.
+    const box = el.getBoundingClientRect();
+    const visible = getComputedStyle(el).overflowX === "visible";
+    const right = visible ? box.left + el.scrollWidth : box.right;
+    if (right > root.clientWidth + 1) {
+      wide.push(`${el.tagName.toLowerCase()} ends at ${Math.round(right)} px`);
+    }
+  }
+  const captions = [];
+  for (const el of document.querySelectorAll("figcaption")) {
+    captions.push(getComputedStyle(el).color);
+  }
+  return {
+    scroll: root.scrollWidth,
+    client: root.clientWidth,
+    wide: wide.slice(0, 3),
+    captions: captions,
+  };
+}
+"""
+
+
+def _relative_luminance(css_colour: str) -> float | None:
+    """WCAG relative luminance of an ``rgb(...)`` colour (sRGB decoded to linear light)."""
+    numbers = [float(x) for x in re.findall(r"[\d.]+", css_colour)[:3]]
+    if len(numbers) < 3:
+        return None
+    linear = [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        for c in (x / 255 for x in numbers)
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: float, second: float) -> float:
+    """WCAG contrast ratio of two relative luminances."""
+    light, dark = max(first, second), min(first, second)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def layout_problems(page: Page) -> list[str]:
+    """Content wider than the window (code, outputs, tables), and captions of low contrast.
+
+    A code cell or an output with a long line must scroll inside its box rather than widen the
+    page; a caption must reach the WCAG AA contrast (4.5:1) against the page, in the current
+    theme.
+    """
+    state = page.evaluate(_LAYOUT_JS)
+    problems = []
+    if state["scroll"] > state["client"] + 1:
+        extra = state["scroll"] - state["client"]
+        where = "; ".join(state["wide"]) or "no single element found"
+        problems.append(f"the page is {extra} px wider than the window ({where})")
+    background = _relative_luminance(_background(page))
+    for colour in dict.fromkeys(state["captions"]):
+        text = _relative_luminance(colour)
+        if background is not None and text is not None and _contrast(text, background) < 4.5:
+            ratio = _contrast(text, background)
+            problems.append(f"caption colour {colour} has contrast {ratio:.1f}:1 (below 4.5:1)")
+    return problems
+
+
 def page_problems(
     page: Page,
     recorder: Recorder,
@@ -487,6 +556,7 @@ def page_problems(
         "images": image_problems(page),
         "tracebacks": traceback_problems(page),
         "themes": theme_problems(page, screenshot_stem),
+        "layout": layout_problems(page),
     }
     page.wait_for_load_state("networkidle")
     problems["network and console"] = recorder.problems()

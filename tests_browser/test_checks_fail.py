@@ -119,6 +119,10 @@ BROKEN_PAGES = {
     "broken-no-dark-theme.html": {
         "themes": ["light and dark themes have the same background rgb(255, 255, 255)"],
     },
+    "broken-wide-code.html": {
+        "layout": ["px wider than the window (pre ends at", "caption colour rgb(208, 208, 208)"],
+        "themes": ["light and dark themes have the same background rgb(255, 255, 255)"],
+    },
 }
 
 
