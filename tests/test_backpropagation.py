@@ -62,6 +62,35 @@ def test_batch_and_column_grads_agree_and_are_copies(settings: Settings) -> None
     assert all(b is not g for b, g in zip(batch, net.grads(), strict=True))
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "gelu", "identity"])
+def test_textbook_backward_equals_dense_backward(activation: str) -> None:
+    rng = np.random.default_rng(0)
+    layer = gw.Dense(3, 4, activation=activation, rng=rng)
+    x = rng.normal(size=(5, 3))
+    da = rng.normal(size=(5, 4))
+    z = x @ layer.W + layer.b
+    layer.forward(x)
+    dx = layer.backward(da)
+    dW, db, textbook_dx = backpropagation.textbook_backward(layer.W, x, z, da, layer.activation)
+    np.testing.assert_allclose(dW, layer.dW, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(db, layer.db, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(textbook_dx, dx, rtol=1e-12, atol=1e-14)
+
+
+def test_the_backward_pass_does_twice_the_products_of_the_forward_pass() -> None:
+    assert backpropagation.multiply_adds([2, 3, 1], 2) == (18, 24)
+    forward, backward = backpropagation.multiply_adds([100] * 51, 10)
+    assert backward / forward == pytest.approx(2 - 1 / 50)
+
+
+def test_time_passes_measures_both_passes() -> None:
+    forward, backward = backpropagation.time_passes(
+        Settings(timing_sizes=[256] * 5, timing_samples=256, timing_repeats=5)
+    )
+    assert 0 < forward < 1
+    assert 1.0 < backward / forward < 4.0  # more than one forward pass, about two
+
+
 def test_largest_difference() -> None:
     first = [np.zeros((2, 2)), np.array([1.0, -3.0])]
     second = [np.full((2, 2), 0.25), np.array([1.0, 1.0])]
@@ -108,6 +137,10 @@ def test_summarise_gives_the_page_its_claims(settings: Settings) -> None:
         ({"seed": -1}, "seed"),
         ({"eps": 0.0}, "eps"),
         ({"rtol": -1e-6}, "rtol"),
+        ({"timing_sizes": [512]}, "timing_sizes"),
+        ({"timing_sizes": [512, 0]}, "timing_sizes[1]"),
+        ({"timing_samples": 0}, "timing_samples"),
+        ({"timing_repeats": 0}, "timing_repeats"),
     ],
 )
 def test_settings_reject_bad_values(changes: dict[str, Any], key: str) -> None:

@@ -22,6 +22,9 @@ from gradwatch.experiments.exploding_math import Settings
 #: s**2 / 2 needs their width and seeds.
 SMALL: dict[str, Any] = {}
 
+#: ReLU and the activations it replaced, the article's baseline.
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
 #: Settings small enough for the tests that do not check the page's claims.
 TINY = Settings(depth=4, width=16, seeds=[0], n_samples=8)
 
@@ -32,15 +35,21 @@ def page() -> dict[str, Any]:
     settings = Settings(**SMALL)
     growth = exploding_math.orthogonal_profile(settings)
     relu = exploding_math.relu_networks(settings)
+    saturating = exploding_math.saturating_networks(settings)
+    layers = {name: exploding_math.layer_gradients(settings, name) for name in ACTIVATIONS}
     linear_high = exploding_math.linear_same_weights(settings)
     problem = exploding_math.exploding_problem(settings)
     clipping = exploding_math.clip_gradients(problem, settings)
     step = exploding_math.clipped_step(problem, clipping, settings)
-    numbers = exploding_math.summarise(settings, growth, relu, linear_high, clipping, step)
+    numbers = exploding_math.summarise(
+        settings, growth, relu, saturating, layers, linear_high, clipping, step
+    )
     return {
         "settings": settings,
         "growth": growth,
         "relu": relu,
+        "saturating": saturating,
+        "layers": layers,
         "linear_high": linear_high,
         "clipping": clipping,
         "step": step,
@@ -92,13 +101,66 @@ def test_the_relu_slows_the_explosion(page: dict[str, Any]) -> None:
     assert numbers["end_linear_high"] == float(page["linear_high"][-1])
 
 
+def test_tanh_and_sigmoid_match_mean_field_theory(page: dict[str, Any]) -> None:
+    settings, saturating = page["settings"], page["saturating"]
+    assert sorted(saturating) == ["sigmoid", "tanh"]
+    for name, profiles in saturating.items():
+        for s in settings.scales:
+            chi = gw.theory.chi_1(name, s)
+            assert profiles.squared_factors[s] == pytest.approx(chi, rel=0.03)
+            np.testing.assert_allclose(profiles.predicted[s][2], chi)
+    # the sigmoid's slope is at most 1/4: its factor at most s**2 / 16, vanishing at all scales
+    assert all(saturating["sigmoid"].squared_factors[s] <= s * s / 16 for s in settings.scales)
+
+
+def test_relu_against_tanh_depends_on_the_scale(page: dict[str, Any]) -> None:
+    settings, relu, tanh = page["settings"], page["relu"], page["saturating"]["tanh"]
+    low, high = min(settings.scales), max(settings.scales)
+    assert tanh.squared_factors[low] > relu.squared_factors[low]
+    assert relu.squared_factors[high] > tanh.squared_factors[high]
+
+
+def test_the_relu_slope_never_grows_a_gradient_but_its_activations_grow_dw(
+    page: dict[str, Any],
+) -> None:
+    layers = page["layers"]
+    assert layers["relu"].slope_gain <= 1.0
+    assert layers["sigmoid"].slope_gain <= 0.25
+    relu, tanh = layers["relu"], layers["tanh"]
+    assert relu.weight_grad_norms.shape == (len(page["settings"].seeds), page["settings"].depth)
+    assert np.all(tanh.activation_rms < 1)  # bounded
+    assert np.all(relu.activation_rms[:, -2] > 10 * tanh.activation_rms[:, -2])
+    assert np.all(relu.weight_grad_norms[:, -1] > 10 * tanh.weight_grad_norms[:, -1])
+    baseline = page["numbers"]["baseline"]
+    assert baseline["dW_ratio_min"] == pytest.approx(
+        float(np.min(relu.weight_grad_norms[:, -1] / tanh.weight_grad_norms[:, -1]))
+    )
+    assert baseline["relu"]["slope_gain"] == relu.slope_gain
+
+
+def test_a_slope_above_one_would_be_caught() -> None:
+    """The measured slope gain is a real measurement: a leaky ReLU with slope 2 shows it."""
+
+    class Doubling(gw.activations.LeakyReLU):
+        name = "doubling"
+
+        def derivative(self, z: np.ndarray) -> np.ndarray:
+            return 2.0 * super().derivative(z)
+
+    net = gw.MLP([4, 4, 4], activation=Doubling(), output_activation=Doubling(), seed=0)
+    passed = gw.diagnostics.trace(net, np.ones((2, 4)), dy=np.ones((2, 4)))
+    pairs = zip(passed.dz, passed.da[1:], strict=True)
+    gains = [np.linalg.norm(dz) / np.linalg.norm(da) for dz, da in pairs]
+    assert max(gains) > 1
+
+
 def test_relu_networks_report_progress() -> None:
     calls: list[tuple[str, int, int]] = []
 
     def progress(label: str, done: int, total: int) -> None:
         calls.append((label, done, total))
 
-    exploding_math.relu_networks(dataclasses.replace(TINY, scales=[1.0, 2.0]), progress)
+    exploding_math.relu_networks(dataclasses.replace(TINY, scales=[0.9, 2.0]), progress)
     assert calls == [("ReLU networks", 1, 2), ("ReLU networks", 2, 2)]
 
 
@@ -157,9 +219,9 @@ def test_run_reports_progress() -> None:
 
     exploding_math.run(TINY, progress, figures=False)
     assert calls == [
-        ("ReLU networks", 1, 3),
-        ("ReLU networks", 2, 3),
-        ("ReLU networks", 3, 3),
+        *[("ReLU networks", i, 3) for i in (1, 2, 3)],
+        *[("tanh networks", i, 3) for i in (1, 2, 3)],
+        *[("sigmoid networks", i, 3) for i in (1, 2, 3)],
         ("clipping", 1, 1),
     ]
 
@@ -195,6 +257,7 @@ def test_run_draws_the_figure() -> None:
         ("orthogonal_gain", 1e6),  # 1e6 ** 20 = 1e120
         ("learning_rate", 0.0),
         ("learning_rate", -0.01),
+        ("scales", [1.0, 2.0]),  # tanh at s = 1 without bias: q* -> 0 too slowly, no prediction
     ],
 )
 def test_settings_reject_bad_values(key: str, value: object) -> None:

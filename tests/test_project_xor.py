@@ -91,6 +91,57 @@ def test_gradient_norms_agree_without_bug_and_not_with_it(settings: Settings) ->
     assert true > 2 * computed
 
 
+def test_the_article_network_is_plain_numpy_and_its_slope_is_the_bug() -> None:
+    source = Path(project_xor.__file__).read_text(encoding="utf-8")
+    start = source.index("def sigmoid(z: Array)")
+    article = source[start : source.index("def solve_from_scratch")]
+    assert "gradwatch" not in article
+    assert "gw." not in article
+    body = source[source.index("class ArticleNetwork") : source.index("class CorrectedNetwork")]
+    corrected = source[source.index("class CorrectedNetwork") : source.index("def solve_from")]
+    assert len(body.splitlines()) < 40
+    assert len(corrected.splitlines()) < 40
+    a = np.array([0.0, 0.5, 1.0])
+    x, y = project_xor.xor_data()
+    buggy = project_xor.ArticleNetwork(x, y, np.random.default_rng(0))
+    fixed = project_xor.CorrectedNetwork(x, y, np.random.default_rng(0))
+    np.testing.assert_allclose(fixed.slope(a), [0.0, 0.25, 0.0])
+    np.testing.assert_allclose(buggy.slope(a), project_xor.sigmoid_derivative(a))
+    np.testing.assert_array_equal(buggy.weights1, fixed.weights1)  # the same initial weights
+    assert np.all((buggy.weights1 >= 0) & (buggy.weights1 < 1))
+
+
+def test_the_corrected_backprop_is_the_gradient_of_the_summed_squared_error() -> None:
+    x, y = project_xor.xor_data()
+    net = project_xor.CorrectedNetwork(x, y, np.random.default_rng(3))
+
+    def loss(w1: np.ndarray, w2: np.ndarray) -> float:
+        out = project_xor.sigmoid(project_xor.sigmoid(x @ w1) @ w2)
+        return float(np.sum((y - out) ** 2))
+
+    w1, w2 = net.weights1.copy(), net.weights2.copy()
+    net.feedforward()
+    net.backprop()  # weights += -gradient, learning rate 1
+    step1 = net.weights1 - w1
+    eps = 1e-6
+    for i, j in np.ndindex(*w1.shape):
+        bumped = w1.copy()
+        bumped[i, j] += eps
+        lowered = w1.copy()
+        lowered[i, j] -= eps
+        numeric = (loss(bumped, w2) - loss(lowered, w2)) / (2 * eps)
+        assert step1[i, j] == pytest.approx(-numeric, rel=1e-6, abs=1e-9)
+
+
+def test_solve_from_scratch_reports_the_first_solving_step() -> None:
+    solved_at, losses = project_xor.solve_from_scratch(project_xor.CorrectedNetwork, 0, 400)
+    assert solved_at is not None
+    assert losses.shape == (401,)
+    assert losses[-1] < losses[0]
+    never, _ = project_xor.solve_from_scratch(project_xor.ArticleNetwork, 0, 50)
+    assert never is None
+
+
 def test_summarise_markdown_and_predictions(settings: Settings) -> None:
     numbers = project_xor.run(settings, figures=False).numbers
     assert list(numbers["predictions"]) == ["p0", "p1", "p2", "p3"]
@@ -100,6 +151,11 @@ def test_summarise_markdown_and_predictions(settings: Settings) -> None:
     assert numbers["buggy_rel_errors"].count("`layers[") == 4
     assert numbers["buggy_confidence"] < numbers["correct_confidence"]
     assert 0 <= numbers["buggy_right"] <= 4
+    assert numbers["buggy_right_text"].endswith("four points")
+    scratch = numbers["scratch"]
+    assert scratch["corrected"]["within"] == scratch["n_seeds"] == len(settings.scratch_seeds)
+    assert scratch["article"]["within"] < scratch["n_seeds"] // 2
+    assert scratch["slowdown"] > 2
     assert numbers["loss_ratio"] == pytest.approx(
         numbers["buggy_final_loss"] / numbers["final_loss"]
     )
@@ -124,6 +180,11 @@ def test_summarise_markdown_and_predictions(settings: Settings) -> None:
         ({"seed": -1}, "seed"),
         ({"eps": 0.0}, "eps"),
         ({"rtol": 0.0}, "rtol"),
+        ({"scratch_seeds": []}, "scratch_seeds"),
+        ({"scratch_seeds": [0, -1]}, "scratch_seeds[1]"),
+        ({"scratch_steps": 0}, "scratch_steps"),
+        ({"scratch_budget": 0}, "scratch_budget"),
+        ({"scratch_budget": 5000}, "scratch_budget"),
     ],
 )
 def test_settings_reject_bad_values(changes: dict[str, Any], key: str) -> None:

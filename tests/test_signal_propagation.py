@@ -40,6 +40,16 @@ def spectra(small: Settings) -> signal_propagation.Spectra:
     return signal_propagation.jacobian_spectra(small)
 
 
+@pytest.fixture(scope="module")
+def correlations(small: Settings) -> signal_propagation.Correlations:
+    return signal_propagation.correlation_profiles(small)
+
+
+@pytest.fixture(scope="module")
+def trainability(small: Settings) -> signal_propagation.Trainability:
+    return signal_propagation.train_at_depths(small)
+
+
 def test_the_conf_file_holds_the_defaults() -> None:
     assert gw.experiments.load("signal_propagation").settings == Settings()
 
@@ -101,11 +111,60 @@ def test_orthogonal_weights_keep_the_spectrum_together(
     assert ortho["share_within_10x"] > 0.9 > 0.5 > gauss["share_within_10x"]
 
 
+def test_correlations_follow_the_c_map(
+    small: Settings, correlations: signal_propagation.Correlations
+) -> None:
+    depth = small.depth
+    assert correlations.measured.shape == correlations.predicted.shape == (4, depth + 1)
+    np.testing.assert_allclose(correlations.predicted[:, 0], small.c0)
+    assert np.max(np.abs(correlations.measured - correlations.predicted)) < small.tolerance
+    # the first two scales are ordered (c* = 1), the last two chaotic (c* < 1)
+    assert correlations.c_star.tolist()[:2] == [1.0, 1.0]
+    assert np.all(correlations.c_star[2:] < 1)
+    fitted = signal_propagation.fitted_depth_scale(correlations.measured[0], small.skip)
+    assert fitted == pytest.approx(correlations.depth_scale[0], rel=0.1)
+
+
+def test_measured_correlations_of_orthogonal_inputs_stay_zero_in_a_linear_network() -> None:
+    net = gw.diagnostics.random_mlp(64, 3, "identity", sigma_w=1.0, seed=0)
+    z0 = np.zeros((2, 1, 64))
+    z0[0, 0, 0] = z0[1, 0, 1] = 1.0
+    values = signal_propagation.measured_correlations(net, z0, "identity")
+    assert values[0] == 0.0
+    assert np.all(np.abs(values) < 0.5)  # random projections keep them nearly orthogonal
+
+
+def test_ordered_networks_stop_training_past_about_six_xi_c(
+    small: Settings, trainability: signal_propagation.Trainability
+) -> None:
+    depths = np.asarray(trainability.depths)
+    six_xi = 6 * trainability.depth_scale
+    ordered = trainability.loss_ratio["ordered"]
+    assert ordered.shape == (len(small.train_depths), len(small.train_seeds))
+    assert np.all(ordered[depths <= six_xi] < small.trained_below)
+    assert np.all(ordered[depths >= 2 * six_xi] >= small.trained_below)
+    assert np.all(trainability.loss_ratio["critical"] < small.trained_below)
+    expected = gw.theory.critical_sigma_w(small.activation, small.sigma_b)
+    assert trainability.sigma_w == {"ordered": small.train_sigma_w, "critical": expected}
+
+
 def test_summarise_gives_the_numbers_of_the_page(
-    small: Settings, comparison: dict[str, Any], spectra: signal_propagation.Spectra
+    small: Settings,
+    comparison: dict[str, Any],
+    spectra: signal_propagation.Spectra,
+    correlations: signal_propagation.Correlations,
+    trainability: signal_propagation.Trainability,
 ) -> None:
     diagram = signal_propagation.phase_diagram(small)
-    numbers = signal_propagation.summarise(small, diagram, comparison, spectra)
+    numbers = signal_propagation.summarise(
+        small, diagram, comparison, spectra, correlations, trainability
+    )
+    training = numbers["training"]
+    assert training["six_xi"] < training["failed"] < 2 * training["six_xi"]
+    assert training["deepest"] < training["failed"]
+    assert training["deepest_xi"] == pytest.approx(training["deepest"] / training["xi"])
+    assert training["critical_all"] is True
+    assert numbers["correlation"]["c_end_ordered"] == correlations.measured[0, -1]
     assert numbers["map"] == {"top_sigma_b": 1.0, "edge_top": diagram.edge_top}
     compared = numbers["comparison"]
     assert compared["n_seeds"] == len(small.seeds)
@@ -116,7 +175,7 @@ def test_summarise_gives_the_numbers_of_the_page(
     share = signal_propagation.spread(spectra)["gaussian"]["share_within_10x"]
     assert numbers["spectra"]["gaussian"]["percent_within_10x"] == pytest.approx(100 * share)
     flat = gw.experiments.flatten(numbers, "signal_propagation")
-    assert all(isinstance(v, (int, float, list)) for v in flat.values())
+    assert all(isinstance(v, (int, float, list, str)) for v in flat.values())
     assert not any(":" in key for key in flat)
 
 
@@ -144,6 +203,24 @@ def test_summarise_gives_the_numbers_of_the_page(
         ("spectrum_depth", 0),
         ("spectrum_sigma_b", -0.01),
         ("spectrum_seed", -1),
+        ("sigma_b", 0.0),
+        ("c0", 1.0),
+        ("c0", -1.5),
+        ("c_pairs", 0),
+        ("train_sigma_w", 0.0),
+        ("train_depths", []),
+        ("train_depths", [8, 4]),
+        ("train_depths", [0, 4]),
+        ("train_width", 0),
+        ("train_samples", 0),
+        ("train_batch", 0),
+        ("train_batch", 1000),
+        ("train_steps", 0),
+        ("train_lr", 0.0),
+        ("train_seeds", []),
+        ("train_seeds", [-1]),
+        ("trained_below", 0.0),
+        ("trained_below", 1.0),
     ],
 )
 def test_bad_settings_are_rejected(key: str, value: Any) -> None:
@@ -175,12 +252,22 @@ def test_a_bad_file_fails_at_load_naming_file_and_key(tmp_path: Path) -> None:
 def test_run_gives_the_numbers_and_the_figures(small: Settings) -> None:
     calls: list[tuple[str, int, int]] = []
     result = signal_propagation.run(small, lambda *args: calls.append(args), figures=False)
-    assert calls[-1] == ("signal propagation", 3, 3)
+    assert ("signal propagation", 4, 4) in calls
+    assert calls[-1] == ("training", 12, 12)
     assert result.figures == {}
-    assert sorted(result.numbers) == ["comparison", "map", "spectra"]
+    assert sorted(result.numbers) == ["comparison", "correlation", "map", "spectra", "training"]
     assert result.numbers["comparison"]["max_error_percent"] < 5
-    quick = dataclasses.replace(small, width=40, depth=6, skip=1, spectrum_depth=4)
+    quick = dataclasses.replace(
+        small, width=40, depth=6, skip=1, spectrum_depth=4, train_depths=[2], train_steps=5
+    )
     drawn = signal_propagation.run(quick)
-    assert sorted(drawn.figures) == ["chi_1_map", "jacobian_spectra", "theory_vs_measurement"]
-    lines = drawn.figures["theory_vs_measurement"].axes[0].get_lines()
-    assert lines[0].get_xdata().tolist() == list(range(quick.depth + 1))  # input is layer 0
+    assert sorted(drawn.figures) == [
+        "chi_1_map",
+        "correlations",
+        "jacobian_spectra",
+        "theory_vs_measurement",
+        "trainability",
+    ]
+    for stem in ("theory_vs_measurement", "correlations"):
+        for line in drawn.figures[stem].axes[0].get_lines():  # the input is layer 0
+            assert line.get_xdata().tolist() == list(range(quick.depth + 1))

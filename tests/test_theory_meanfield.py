@@ -237,3 +237,89 @@ def test_q_map_checks_q_the_same_way_for_every_activation(activation: str, q: fl
     # Closed form (relu, identity) or quadrature (tanh, sigmoid): one check, one message.
     with pytest.raises(ValueError, match=rf"^q must hold non-negative finite variances, got {q}$"):
         gw.theory.q_map(q, activation, sigma_w=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The correlation map, c* and xi_c.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("activation", "sigma_w", "sigma_b"),
+    [("tanh", 1.5, 0.3), ("sigmoid", 3.0, 0.2), ("relu", 1.2, 0.1), ("tanh", 0.8, 0.1)],
+)
+def test_identical_inputs_stay_identical(activation: str, sigma_w: float, sigma_b: float) -> None:
+    assert float(gw.theory.c_map(1.0, activation, sigma_w, sigma_b)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_the_c_map_of_the_identity_is_linear() -> None:
+    c = np.array([-0.5, 0.0, 0.3, 0.9])
+    np.testing.assert_allclose(gw.theory.c_map(c, "identity", 1.3, q=2.0), c * 1.69, rtol=1e-12)
+    expected = (1.69 * 2.0 * c + 0.25) / 2.0
+    np.testing.assert_allclose(gw.theory.c_map(c, "identity", 1.3, 0.5, q=2.0), expected)
+
+
+def test_relu_closed_form_matches_quadrature() -> None:
+    """The arc-cosine kernel against a fine 2-D rule (a kink converges slowly: 5e-3)."""
+    relu = gw.activations.get("relu")
+    c = np.array([-0.6, 0.0, 0.5, 0.95])
+    closed = gw.theory.c_map(c, "relu", 2**0.5, q=1.0)
+    quadrature = 2.0 * gw.theory._pair_expectation(relu, relu, 1.0, c, n_points=201)
+    np.testing.assert_allclose(closed, quadrature, atol=5e-3)
+    assert float(gw.theory.c_map(0.0, "relu", 2**0.5, q=1.0)) == pytest.approx(1 / np.pi)
+
+
+@pytest.mark.parametrize(
+    ("activation", "sigma_w", "sigma_b"),
+    [("tanh", 1.5, 0.3), ("sigmoid", 3.0, 0.2), ("relu", 1.2, 0.1), ("leaky_relu", 1.3, 0.0)],
+)
+def test_chi_c_at_one_is_chi_1(activation: str, sigma_w: float, sigma_b: float) -> None:
+    chi = gw.theory.chi_1(activation, sigma_w, sigma_b)
+    assert gw.theory.chi_c(activation, sigma_w, sigma_b, c=1.0) == pytest.approx(chi, rel=1e-9)
+
+
+@pytest.mark.parametrize(("sigma_w", "sigma_b"), [(1.7, 0.1), (2.5, 0.3), (1.3, 0.1)])
+def test_chaotic_fixed_point_is_stable_and_the_slope_is_chi_c(
+    sigma_w: float, sigma_b: float
+) -> None:
+    assert gw.theory.chi_1("tanh", sigma_w, sigma_b) > 1
+    corr = gw.theory.correlation("tanh", sigma_w, sigma_b)
+    assert 0 < corr.c_star < 1
+    assert float(gw.theory.c_map(corr.c_star, "tanh", sigma_w, sigma_b)) == pytest.approx(
+        corr.c_star, abs=1e-10
+    )
+    h = 1e-5
+    up = gw.theory.c_map(corr.c_star + h, "tanh", sigma_w, sigma_b)
+    down = gw.theory.c_map(corr.c_star - h, "tanh", sigma_w, sigma_b)
+    assert float(up - down) / (2 * h) == pytest.approx(corr.chi_c, rel=1e-4)
+    assert corr.chi_c < 1  # stable
+    assert corr.depth_scale == pytest.approx(-1 / np.log(corr.chi_c))
+
+
+def test_ordered_phase_has_c_star_one_and_shares_the_depth_scale() -> None:
+    corr = gw.theory.correlation("tanh", 0.8, 0.1)
+    assert corr.c_star == 1.0
+    assert corr.depth_scale == pytest.approx(gw.theory.mean_field("tanh", 0.8, 0.1).depth_scale)
+    profile = corr.profile(30, 0.5)
+    assert profile[0] == 0.5
+    assert np.all(np.diff(profile) > 0)
+    assert profile[-1] > 0.9999
+    # 1 - c falls by chi_1 per layer once c is near 1
+    assert (1 - profile[-1]) / (1 - profile[-2]) == pytest.approx(corr.chi_c, rel=1e-3)
+
+
+def test_relu_at_the_he_scale_is_critical() -> None:
+    corr = gw.theory.correlation("relu", 2**0.5)
+    assert corr.c_star == 1.0
+    assert corr.chi_c == 1.0
+    assert corr.q_star == 1.0
+    assert corr.depth_scale == float("inf")
+
+
+def test_correlation_functions_reject_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="correlations in"):
+        gw.theory.c_map(1.5, "tanh", 1.0, 0.1)
+    with pytest.raises(ValueError, match="q must be a positive"):
+        gw.theory.c_map(0.5, "tanh", 1.0, 0.1, q=0.0)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        gw.theory.c_fixed_point("tanh", 1.3, 0.1, max_iter=3)

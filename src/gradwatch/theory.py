@@ -24,9 +24,14 @@ from gradwatch import activations
 from gradwatch._validation import Array, check_positive, check_positive_int
 
 __all__: list[str] = [
+    "Correlation",
     "MeanField",
+    "c_fixed_point",
+    "c_map",
     "chi_1",
     "chi_1_grid",
+    "chi_c",
+    "correlation",
     "critical_sigma_w",
     "depth_scale",
     "gaussian_expectation",
@@ -729,3 +734,343 @@ def critical_sigma_w(
         if high - low < 1e-7:
             break
     return 0.5 * (low + high)
+
+
+# ---------------------------------------------------------------------------------------------
+# The correlation map: how two inputs' pre-activations become alike (or not) with depth
+# (Poole et al. 2016; Schoenholz et al. 2017).
+# ---------------------------------------------------------------------------------------------
+#
+# Two inputs whose pre-activations at layer l-1 have variance q* and correlation c give, at layer
+# l, pre-activations u1 = sqrt(q*) z1 and u2 = sqrt(q*) (c z1 + sqrt(1 - c^2) z2), with z1, z2
+# independent standard normals; the c-map averages over both. A positively homogeneous g is
+# g(u) = g(1) relu(u) + g(-1) relu(-u), whose averages are the arc-cosine kernels of ReLU.
+
+
+def _network(
+    activation: str | activations.Activation, sigma_w: float, sigma_b: float
+) -> tuple[activations.Activation, float, float]:
+    """Check and return the activation and the two scales of a random network."""
+    act = _activation_name(activation)
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    return act, w, b
+
+
+def _pair_expectation(f: Any, g: Any, q: float, c: float | Array, n_points: int = 101) -> Array:
+    r"""Compute :math:`\mathbb E[f(u_1)\, g(u_2)]` by a 2-D Gauss-Hermite rule."""
+    nodes, weights = _hermite_rule(n_points)
+    corr = np.asarray(c, dtype=np.float64)[..., None, None]
+    root = np.sqrt(q)
+    u1 = root * nodes[:, None]
+    u2 = root * (corr * nodes[:, None] + np.sqrt(np.clip(1.0 - corr * corr, 0.0, None)) * nodes)
+    values = np.asarray(f(u1), dtype=np.float64) * np.asarray(g(u2), dtype=np.float64)
+    result: Array = np.einsum("...ij,i,j->...", values, weights, weights)
+    return result
+
+
+def _homogeneous_pair(act: activations.Activation, q: float, c: Array) -> tuple[Array, Array]:
+    r"""Compute :math:`\mathbb E[g(u_1)g(u_2)]` and :math:`\mathbb E[g'(u_1)g'(u_2)]` exactly.
+
+    For :math:`g(u) = a\,\mathrm{relu}(u) + b\,\mathrm{relu}(-u)` (every positively homogeneous
+    activation, :math:`a = g(1)`, :math:`b = g(-1)`), with :math:`\theta = \arccos c`.
+    """
+    a = float(act(np.ones(1))[0])
+    b = float(act(-np.ones(1))[0])
+    theta = np.arccos(np.clip(c, -1.0, 1.0))
+    sine = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
+
+    def kernel(cos: Array, angle: Array) -> Array:  # E[relu(u1) relu(u2)] at correlation cos
+        value: Array = q / (2.0 * np.pi) * (sine + (np.pi - angle) * cos)
+        return value
+
+    values: Array = (a * a + b * b) * kernel(c, theta) + 2.0 * a * b * kernel(-c, np.pi - theta)
+    slopes: Array = ((a * a + b * b) * (np.pi - theta) - 2.0 * a * b * theta) / (2.0 * np.pi)
+    return values, slopes
+
+
+def _check_correlations(c: float | Array) -> Array:
+    corr = np.asarray(c, dtype=np.float64)
+    if np.any(~np.isfinite(corr)) or np.any(np.abs(corr) > 1.0):
+        raise ValueError(f"c must hold correlations in [-1, 1], got {c!r}")
+    return corr
+
+
+def c_map(
+    c: float | Array,
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    q: float | None = None,
+) -> Array:
+    r"""Apply one layer of the correlation map (the c-map).
+
+    .. math::
+
+        c \mapsto \frac{1}{q^*}\Big(\sigma_w^2\,\mathbb E\big[g(u_1)\,g(u_2)\big] + \sigma_b^2\Big),
+        \quad u_1 = \sqrt{q^*} z_1,\ u_2 = \sqrt{q^*}\big(c z_1 + \sqrt{1 - c^2}\, z_2\big),
+
+    with :math:`z_1, z_2` independent standard normals :cite:p:`poole2016`. :math:`c^{(l)}` is
+    the correlation between the pre-activations of two inputs at layer :math:`l`, once their
+    variances have settled at :math:`q^*`. :math:`c = 1` (the same input) is always a fixed
+    point. Closed forms (arc-cosine kernels) for positively homogeneous activations, a 2-D
+    Gauss-Hermite rule otherwise.
+
+    Parameters
+    ----------
+    c : float or ndarray, shape (...)
+        Correlations in :math:`[-1, 1]`.
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+    q : float, optional
+        The pre-activations' variance; by default :func:`q_fixed_point`. It must be positive.
+
+    Returns
+    -------
+    ndarray, shape of ``c``
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(float(gw.theory.c_map(1.0, "tanh", sigma_w=1.5, sigma_b=0.3)), 9)
+    1.0
+    >>> round(float(gw.theory.c_map(0.0, "relu", sigma_w=2 ** 0.5, q=1.0)), 4)  # 1/pi
+    0.3183
+    """
+    act, w, b = _network(activation, sigma_w, sigma_b)
+    corr = _check_correlations(c)
+    variance = q_fixed_point(act, w, b) if q is None else _check_sigma(q, "q", allow_zero=False)
+    if variance == 0.0:
+        raise ValueError(
+            f"q* = 0 for {act.name} at sigma_w={w}, sigma_b={b}: every input maps to 0 and "
+            f"the correlation is undefined; pass a positive q"
+        )
+    if act.homogeneous_moment is not None:
+        products, _ = _homogeneous_pair(act, variance, corr)
+    else:
+        products = _pair_expectation(act, act, variance, corr)
+    result: Array = (w * w * products + b * b) / variance
+    return result
+
+
+def chi_c(
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    c: float | None = None,
+) -> float:
+    r"""Slope of the c-map at a correlation, by default at its stable fixed point :math:`c^*`.
+
+    .. math:: \chi_c = \sigma_w^2\, \mathbb E\big[g'(u_1)\, g'(u_2)\big]
+
+    (:math:`u_1, u_2` as in :func:`c_map`, at :math:`q^*` and :math:`c^*`)
+    :cite:p:`schoenholz2017`. Near :math:`c^*` a layer multiplies
+    :math:`c^{(l)} - c^*` by :math:`\chi_c`. At :math:`c = 1` it equals :func:`chi_1`: in the
+    ordered phase, where :math:`c^* = 1`, the forward correlations and the backward gradients
+    share one depth scale.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+    c : float, optional
+        Correlation in :math:`[-1, 1]`; by default :func:`c_fixed_point`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.chi_c("tanh", 1.5, 0.3, c=1.0) - gw.theory.chi_1("tanh", 1.5, 0.3), 9)
+    0.0
+    >>> round(gw.theory.chi_c("relu", 2 ** 0.5, c=0.0), 4)  # half the units of each: 1/2
+    0.5
+    """
+    act, w, b = _network(activation, sigma_w, sigma_b)
+    corr = c_fixed_point(act, w, b) if c is None else float(_check_correlations(c))
+    if act.homogeneous_moment is not None:
+        _, slopes = _homogeneous_pair(act, 1.0, np.asarray(corr))
+        return w * w * float(slopes)
+    variance = q_fixed_point(act, w, b)
+    return w * w * float(_pair_expectation(act.derivative, act.derivative, variance, corr))
+
+
+def c_fixed_point(
+    activation: str | activations.Activation,
+    sigma_w: float,
+    sigma_b: float = 0.0,
+    *,
+    c0: float = 0.0,
+    tol: float = 1e-12,
+    max_iter: int = 100_000,
+) -> float:
+    r"""Find the stable fixed point :math:`c^*` of :func:`c_map`.
+
+    In the ordered phase (:math:`\chi_1 \le 1`), :math:`c = 1` is stable: every pair of inputs
+    ends up with the same pre-activations, and ``1.0`` is returned. In the chaotic phase
+    (:math:`\chi_1 > 1`) it is unstable, and the map is iterated from ``c0``, as a deep network
+    iterates it, to the stable :math:`c^* < 1`: nearby inputs end up decorrelated
+    :cite:p:`poole2016,schoenholz2017`.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+    c0 : float, default 0.0
+        Starting correlation of the iteration, in :math:`[-1, 1)`.
+    tol : float, default 1e-12
+        Stop when one step changes :math:`c` by at most ``tol``.
+    max_iter : int, default 100_000
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    RuntimeError
+        If the iteration has not converged after ``max_iter`` steps (next to the edge of
+        chaos, where :math:`\chi_c \to 1`).
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> gw.theory.c_fixed_point("tanh", sigma_w=1.0, sigma_b=0.3)   # ordered
+    1.0
+    >>> round(gw.theory.c_fixed_point("tanh", sigma_w=2.5, sigma_b=0.3), 4)   # chaotic
+    0.1221
+    """
+    act, w, b = _network(activation, sigma_w, sigma_b)
+    start = float(_check_correlations(c0))
+    check_positive(tol, "tol")
+    iterations = check_positive_int(max_iter, "max_iter")
+    if chi_1(act, w, b) <= 1.0 + 1e-12:  # ordered, or critical up to rounding (He: 2**0.5)
+        return 1.0
+    variance = q_fixed_point(act, w, b)
+    c = start
+    for _ in range(iterations):
+        new = float(c_map(c, act, w, b, q=variance))
+        if abs(new - c) <= tol:
+            return new
+        c = new
+    raise RuntimeError(
+        f"the c-map of {act.name} did not converge in max_iter={max_iter} steps "
+        f"(sigma_w={w}, sigma_b={b}); next to the edge of chaos it converges ever more slowly"
+    )
+
+
+@dataclass(frozen=True)
+class Correlation:
+    r"""The forward correlation of a wide random network: :math:`c^*` and its depth scale.
+
+    Attributes
+    ----------
+    activation : str
+    sigma_w, sigma_b : float
+    q_star : float
+        Fixed point of the variance map.
+    c_star : float
+        Stable fixed point of the correlation map (1 in the ordered phase).
+    chi_c : float
+        Slope of the c-map at :math:`c^*`.
+    depth_scale : float
+        :math:`\xi_c = -1/\log\chi_c`: :math:`|c^{(l)} - c^*|` falls by a factor :math:`e`
+        every :math:`\xi_c` layers, so after a few :math:`\xi_c` layers the output no longer
+        tells inputs apart. Infinite on the edge of chaos.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> corr = gw.theory.correlation("tanh", sigma_w=1.0, sigma_b=0.3)
+    >>> corr.c_star, round(corr.depth_scale, 2)
+    (1.0, 2.81)
+    """
+
+    activation: str
+    sigma_w: float
+    sigma_b: float
+    q_star: float
+    c_star: float
+    chi_c: float
+    depth_scale: float
+
+    def profile(self, depth: int, c0: float) -> Array:
+        r"""Predicted correlation at every layer, from :math:`c^{(0)} = ` ``c0`` by the c-map.
+
+        Parameters
+        ----------
+        depth : int
+            Number of layers :math:`L`.
+        c0 : float
+            Correlation of the first layer's pre-activations.
+
+        Returns
+        -------
+        ndarray, shape (depth + 1,)
+            Entry :math:`l` is :math:`c^{(l)}`: entry 0 is ``c0``.
+
+        Examples
+        --------
+        >>> import gradwatch as gw
+        >>> corr = gw.theory.correlation("relu", sigma_w=2 ** 0.5)
+        >>> corr.profile(2, 0.0).round(4).tolist()
+        [0.0, 0.3183, 0.4937]
+        """
+        layers = check_positive_int(depth, "depth")
+        values = [float(_check_correlations(c0))]
+        for _ in range(layers):
+            values.append(
+                float(c_map(values[-1], self.activation, self.sigma_w, self.sigma_b, self.q_star))
+            )
+        return np.asarray(values)
+
+
+def correlation(
+    activation: str | activations.Activation, sigma_w: float, sigma_b: float = 0.0
+) -> Correlation:
+    r"""Compute :math:`c^*`, :math:`\chi_c` and the correlation depth scale :math:`\xi_c`.
+
+    :math:`\xi_c = -1/\log\chi_c` sets how deep a random network can still tell its inputs
+    apart; :cite:t:`schoenholz2017` found that networks train only when their depth is below
+    about :math:`6\,\xi_c`. It diverges on the edge of chaos.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    sigma_w : float
+    sigma_b : float, default 0.0
+        For a homogeneous activation without bias (:math:`q^* = 0` or any :math:`q`), the
+        variance is taken as 1: the correlation map does not depend on it.
+
+    Returns
+    -------
+    Correlation
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> corr = gw.theory.correlation("tanh", sigma_w=2.5, sigma_b=0.3)
+    >>> round(corr.c_star, 4), round(corr.chi_c, 4), round(corr.depth_scale, 2)
+    (0.1221, 0.8223, 5.11)
+    """
+    act, w, b = _network(activation, sigma_w, sigma_b)
+    homogeneous_without_bias = act.homogeneous_moment is not None and b == 0.0
+    q_star = 1.0 if homogeneous_without_bias else q_fixed_point(act, w, b)
+    c_star = c_fixed_point(act, w, b)
+    chi = chi_c(act, w, b, c=c_star)
+    if abs(chi - 1.0) <= 1e-12:  # on the edge of chaos up to rounding (He: 2**0.5 squared)
+        chi = 1.0
+    return Correlation(
+        activation=act.name,
+        sigma_w=w,
+        sigma_b=b,
+        q_star=q_star,
+        c_star=c_star,
+        chi_c=chi,
+        depth_scale=depth_scale(chi),
+    )

@@ -177,6 +177,19 @@ def depth_profiles(
     return DepthProfiles(measured, predicted, factors)
 
 
+def range_text(low: float, high: float, fmt: str = ".0f") -> str:
+    """Write the range from ``low`` to ``high`` in words, one number when both read the same.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import range_text
+    >>> range_text(37.8, 74.4), range_text(1.049, 1.051, ".2f")
+    ('38 to 74', '1.05')
+    """
+    first, last = format(low, fmt), format(high, fmt)
+    return first if first == last else f"{first} to {last}"
+
+
 def figure_depth_profiles(profiles: DepthProfiles, *, title: str) -> Any:
     """Gradient size against depth, one colour per scale: measured points, predicted lines.
 

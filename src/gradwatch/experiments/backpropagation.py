@@ -17,6 +17,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,7 @@ import numpy as np
 
 from gradwatch import losses, plotting
 from gradwatch._validation import Array
+from gradwatch.activations import Activation
 from gradwatch.experiments import (
     Progress,
     Result,
@@ -58,6 +61,12 @@ class Settings:
         Step of the central finite differences.
     rtol : float
         Largest relative error that passes the gradient check.
+    timing_sizes : list of int
+        Widths of the network whose forward and backward passes are timed.
+    timing_samples : int
+        Samples in its batch.
+    timing_repeats : int
+        Timed passes; the fastest counts.
 
     Examples
     --------
@@ -76,6 +85,9 @@ class Settings:
     seed: int = 0
     eps: float = 1e-6
     rtol: float = 1e-6
+    timing_sizes: list[int] = field(default_factory=lambda: [512, 512, 512, 512, 512])
+    timing_samples: int = 512
+    timing_repeats: int = 10
 
     def __post_init__(self) -> None:
         positive("sizes", self.sizes)
@@ -92,6 +104,10 @@ class Settings:
         non_negative("seed", self.seed)
         positive("eps", self.eps)
         positive("rtol", self.rtol)
+        positive("timing_sizes", self.timing_sizes)
+        require(len(self.timing_sizes) >= 2, "timing_sizes", self.timing_sizes, "two widths")
+        positive("timing_samples", self.timing_samples)
+        positive("timing_repeats", self.timing_repeats)
 
 
 def problem(settings: Settings, activation: str | None = None) -> tuple[MLP, Array, Array]:
@@ -125,6 +141,108 @@ def problem(settings: Settings, activation: str | None = None) -> tuple[MLP, Arr
     name = settings.activation if activation is None else activation
     net = MLP(settings.sizes, activation=name, seed=settings.seed)
     return net, x, y
+
+
+def textbook_backward(
+    W: Array, x: Array, z: Array, da: Array, g: Activation
+) -> tuple[Array, Array, Array]:
+    r"""Backpropagate through one dense layer, as a textbook writes it.
+
+    The rows of the table of the page, one line each: the same results as
+    :meth:`gradwatch.Dense.backward`, which computes them in place and saves memory.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_in, n_out)
+    x : ndarray, shape (n_samples, n_in)
+        The layer's input.
+    z : ndarray, shape (n_samples, n_out)
+        Its pre-activation, ``x @ W + b``.
+    da : ndarray, shape (n_samples, n_out)
+        :math:`\partial J/\partial a`, from the layer above.
+    g : Activation
+
+    Returns
+    -------
+    dW : ndarray, shape (n_in, n_out)
+    db : ndarray, shape (n_out,)
+    dx : ndarray, shape (n_samples, n_in)
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> W, x = np.array([[1.0], [2.0]]), np.array([[1.0, 1.0]])
+    >>> dW, db, dx = textbook_backward(W, x, x @ W, np.ones((1, 1)), gw.activations.get("identity"))
+    >>> dW.ravel().tolist(), db.tolist(), dx.tolist()
+    ([1.0, 1.0], [1.0], [[1.0, 2.0]])
+    """
+    dz = da * g.derivative(z)  # through the activation
+    dW = x.T @ dz  # weights: one matrix product
+    db = dz.sum(axis=0)  # bias
+    dx = dz @ W.T  # input of the layer, handed down: the second product
+    return dW, db, dx
+
+
+def multiply_adds(sizes: Sequence[int], n_samples: int) -> tuple[int, int]:
+    """Count the multiply-adds of the matrix products of a forward and a backward pass.
+
+    Per layer, the forward pass has one product, ``x @ W``; the backward pass two, ``x.T @ dz``
+    and ``dz @ W.T``, of the same size, but the first layer's ``dx`` is not needed (a
+    network's :meth:`~gradwatch.MLP.loss_and_grads` skips it).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths of the layers, input first.
+    n_samples : int
+
+    Returns
+    -------
+    forward, backward : int
+
+    Examples
+    --------
+    >>> multiply_adds([2, 3, 1], 2)
+    (18, 24)
+    """
+    products = [n_samples * n_in * n_out for n_in, n_out in itertools.pairwise(sizes)]
+    return sum(products), 2 * sum(products) - products[0]
+
+
+def time_passes(settings: Settings) -> tuple[float, float]:
+    """Time a forward and a backward pass of a wide network: the fastest of several runs.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``timing_sizes`` (the network), ``timing_samples`` and ``timing_repeats``.
+
+    Returns
+    -------
+    forward, backward : float
+        Seconds; the backward pass sets every gradient, as training needs
+        (:meth:`~gradwatch.MLP.backward_params`).
+
+    Examples
+    --------
+    >>> forward, backward = time_passes(Settings(timing_sizes=[64, 64, 64], timing_repeats=2))
+    >>> forward > 0 and backward > 0
+    True
+    """
+    net = MLP(settings.timing_sizes, activation=settings.activation, seed=settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    x = rng.normal(size=(settings.timing_samples, settings.timing_sizes[0]))
+    dy = rng.normal(size=(settings.timing_samples, settings.timing_sizes[-1]))
+    forward, backward = [], []
+    for _ in range(settings.timing_repeats):
+        start = time.perf_counter()
+        net.forward(x)
+        middle = time.perf_counter()
+        net.backward_params(dy)
+        end = time.perf_counter()
+        forward.append(middle - start)
+        backward.append(end - middle)
+    return min(forward), min(backward)
 
 
 def column_backprop(net: MLP, x: Array, y: Array, loss: str = "mse") -> list[Array]:
@@ -289,18 +407,35 @@ def summarise(
         ``grad_scale`` (largest absolute gradient entry), ``eps`` and ``rtol`` (of the check),
         ``n_params``, ``n_activations``, ``max_rel_error`` and ``passed`` (by activation),
         ``worst`` (the largest relative error over all checks), ``all_passed`` and
-        ``example_rel_error`` (the check of ``settings.activation``).
+        ``example_rel_error`` (the check of ``settings.activation``); ``cost``: the
+        multiply-adds of the forward and the backward pass of the worked example
+        (``forward``, ``backward``, ``ratio``) and of the network of :func:`time_passes`
+        (``timed_ratio``, ``timed_layers``, ``timed_width``, ``timed_samples``); the times
+        themselves change from run to run and are not among the numbers.
 
     Examples
     --------
     >>> settings = Settings(activations=["tanh"])
     >>> numbers = summarise(
-    ...     settings, *batch_and_column_grads(*problem(settings)), gradcheck_by_activation(settings)
+    ...     settings,
+    ...     *batch_and_column_grads(*problem(settings)),
+    ...     gradcheck_by_activation(settings),
     ... )
     >>> numbers["n_params"], numbers["passed"], numbers["column_difference"] < 1e-12
     (13, {'tanh': True}, True)
     """
+    forward, backward = multiply_adds(settings.sizes, settings.n_samples)
+    timed_forward, timed_backward = multiply_adds(settings.timing_sizes, settings.timing_samples)
     return {
+        "cost": {
+            "forward": forward,
+            "backward": backward,
+            "ratio": backward / forward,
+            "timed_ratio": timed_backward / timed_forward,
+            "timed_layers": len(settings.timing_sizes) - 1,
+            "timed_width": max(settings.timing_sizes),
+            "timed_samples": settings.timing_samples,
+        },
         "column_difference": largest_difference(batch_grads, column_grads),
         "grad_scale": max(float(np.max(np.abs(g))) for g in batch_grads),
         "eps": settings.eps,

@@ -35,6 +35,7 @@ from gradwatch._validation import Array
 from gradwatch.experiments import (
     Progress,
     Result,
+    SettingError,
     _common,
     no_progress,
     positive,
@@ -44,6 +45,9 @@ from gradwatch.network import MLP
 
 #: The He scale :math:`\sqrt 2`, at which a ReLU layer keeps the expected squared norm.
 HE_SCALE = float(np.sqrt(2.0))
+
+#: The activations held against ReLU at the same weight scales: the article's baseline.
+SATURATING = ("tanh", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,13 @@ class Settings:
                 f"a scale s with (s / sqrt 2)**depth >= 1e-100 and s**depth <= 1e50 "
                 f"(depth = {self.depth})",
             )
+        for i, s in enumerate(self.scales):
+            for name in SATURATING:  # the mean-field prediction of saturating_networks
+                try:
+                    theory.chi_1(name, s)
+                except (ValueError, RuntimeError):
+                    expected = f"a scale with a mean-field fixed point for {name} (not 1.0)"
+                    raise SettingError(f"scales[{i}]", s, expected) from None
         positive("clip_threshold", self.clip_threshold)
         positive("orthogonal_gain", self.orthogonal_gain)
         require(
@@ -193,6 +204,125 @@ def relu_networks(settings: Settings, progress: Progress = no_progress) -> _comm
     return _common.depth_profiles(
         settings, "relu", theory.relu_gradient_norms, progress, label="ReLU networks"
     )
+
+
+def saturating_networks(
+    settings: Settings, progress: Progress = no_progress
+) -> dict[str, _common.DepthProfiles]:
+    r"""Gradient size against depth in tanh and sigmoid networks at the scales of the ReLU ones.
+
+    The same construction as :func:`relu_networks` (the same widths, depth, scales, seeds,
+    inputs and output gradients, zero biases), with every layer a tanh or a sigmoid layer. The
+    prediction is mean-field theory's :math:`\chi_1^{d/2}` after :math:`d` layers, with
+    :math:`\chi_1 = s^2\, \mathbb E[g'(\sqrt{q^*} z)^2]` (:func:`gradwatch.theory.chi_1`):
+    at most :math:`s^2/16` for the sigmoid, whose slope is at most 1/4, and below :math:`s^2`
+    for tanh, whose slope falls where its units saturate.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
+    progress : callable, optional
+        Called as ``progress("tanh networks", done, len(scales))``, then for the sigmoid.
+
+    Returns
+    -------
+    dict of str to DepthProfiles
+        ``{"tanh": ..., "sigmoid": ...}``.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=10, width=128, scales=[2.0], seeds=[0, 1])
+    >>> profiles = exploding_math.saturating_networks(settings)
+    >>> round(profiles["sigmoid"].squared_factors[2.0], 2), round(2.0**2 / 16, 2)
+    (0.17, 0.25)
+    """
+    profiles = {}
+    for name in SATURATING:
+
+        def predict(depth: int, s: float, name: str = name) -> Array:
+            return theory.predicted_gradient_norms(depth, theory.chi_1(name, s))
+
+        profiles[name] = _common.depth_profiles(
+            settings, name, predict, progress, label=f"{name} networks"
+        )
+    return profiles
+
+
+@dataclass(frozen=True)
+class LayerGradients:
+    r"""One forward and backward pass per seed through the networks of the largest scale.
+
+    Attributes
+    ----------
+    activation_rms : ndarray, shape (n_seeds, depth)
+        RMS of the activations :math:`a^{(l)}` of every layer, :math:`l = 1, \dots, L`.
+    delta_norms : ndarray, shape (n_seeds, depth)
+        :math:`\lVert \partial J/\partial z^{(l)} \rVert` of every layer.
+    weight_grad_norms : ndarray, shape (n_seeds, depth)
+        :math:`\lVert \partial J/\partial W^{(l)} \rVert =
+        \lVert a^{(l-1)\top} \partial J/\partial z^{(l)} \rVert` of every layer.
+    slope_gain : float
+        The largest, over seeds, layers and samples, of
+        :math:`\lVert g'(z) \odot g \rVert / \lVert g \rVert`: how much the activation's slope
+        alone ever grew a gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments import exploding_math
+    >>> ones = np.ones((1, 2))
+    >>> exploding_math.LayerGradients(ones, ones, ones, 1.0).slope_gain
+    1.0
+    """
+
+    activation_rms: Array
+    delta_norms: Array
+    weight_grad_norms: Array
+    slope_gain: float
+
+
+def layer_gradients(settings: Settings, activation: str) -> LayerGradients:
+    r"""Activations, backpropagated gradients and weight gradients of every layer.
+
+    For each seed, the network of :func:`relu_networks` at ``max(scales)`` with ``activation``
+    at every layer, its inputs and its output gradient (the same draws for every activation)
+    pass through :func:`gradwatch.diagnostics.trace`.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
+    activation : str
+
+    Returns
+    -------
+    LayerGradients
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import exploding_math
+    >>> settings = exploding_math.Settings(depth=4, width=32, seeds=[0])
+    >>> relu = exploding_math.layer_gradients(settings, "relu")
+    >>> relu.weight_grad_norms.shape, relu.slope_gain <= 1
+    ((1, 4), True)
+    """
+    rms, deltas, weights, gains = [], [], [], []
+    for seed in settings.seeds:
+        net = diagnostics.random_mlp(
+            settings.width, settings.depth, activation, sigma_w=max(settings.scales), seed=seed
+        )
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((settings.n_samples, settings.width))
+        dy = rng.standard_normal((settings.n_samples, settings.width))
+        passed = diagnostics.trace(net, x, dy=dy)
+        rms.append([float(np.sqrt(np.mean(a * a))) for a in passed.a])
+        deltas.append([float(np.linalg.norm(dz)) for dz in passed.dz])
+        weights.append([float(np.linalg.norm(dW)) for dW in passed.dW])
+        for dz, da in zip(passed.dz, passed.da[1:], strict=True):
+            gains.append(float(np.max(np.linalg.norm(dz, axis=1) / np.linalg.norm(da, axis=1))))
+    return LayerGradients(np.asarray(rms), np.asarray(deltas), np.asarray(weights), max(gains))
 
 
 def linear_same_weights(settings: Settings) -> Array:
@@ -413,6 +543,8 @@ def summarise(
     settings: Settings,
     growth: Array,
     relu: _common.DepthProfiles,
+    saturating: dict[str, _common.DepthProfiles],
+    layers: dict[str, LayerGradients],
     linear_high: Array,
     clipping: Clipping,
     step: Step,
@@ -426,6 +558,10 @@ def summarise(
         From :func:`orthogonal_profile`.
     relu : DepthProfiles
         From :func:`relu_networks`.
+    saturating : dict of str to DepthProfiles
+        From :func:`saturating_networks`.
+    layers : dict of str to LayerGradients
+        From :func:`layer_gradients`, for ``"relu"`` and each of :data:`SATURATING`.
     linear_high : ndarray
         From :func:`linear_same_weights`.
     clipping : Clipping
@@ -442,9 +578,20 @@ def summarise(
         nearest :math:`\sqrt 2`), ``chi_high`` and the predictions ``chi_low_theory``,
         ``chi_high_theory``; the ratios at the input at the largest scale with the ReLU,
         ``end_high``, and without, ``end_linear_high``; ``scales``, ``chi``, ``chi_theory`` and
-        ``measured``, one entry per scale); ``clip`` (``theta``, the global norm ``norm`` before
-        and ``norm_clipped`` after clipping, ``cosine``, ``lr``, the ``step`` length and the
-        global norm ``norm_next`` at the new weights).
+        ``measured``, one entry per scale); ``baseline``: ReLU against tanh and sigmoid at the
+        same scales (per activation, ``chi`` and ``chi_theory`` per scale, ``chi_low`` and
+        ``chi_high`` at the smallest and the largest, ``end_low`` and
+        ``end_high``, the ratios at the input at the smallest and the largest scale, and at the
+        largest scale the last layer's weight-gradient norm ``dW_last``, backpropagated
+        gradient norm ``delta_last`` and input RMS ``a_last``, means over the seeds, and
+        ``slope_gain``, the most the slope alone grew a gradient; ``theory_error_percent``, the
+        largest error of the tanh and sigmoid factors against mean-field theory;
+        ``sigmoid_bound``, :math:`s^2/16` at the largest scale; ``dW_ratio_min`` and
+        ``dW_ratio_max``, ReLU's last-layer weight gradient over tanh's over the seeds (and
+        ``dW_ratio_range``, the two in words), and
+        ``delta_ratio``, the same for the backpropagated gradient); ``clip`` (``theta``, the
+        global norm ``norm`` before and ``norm_clipped`` after clipping, ``cosine``, ``lr``,
+        the ``step`` length and the global norm ``norm_next`` at the new weights).
 
     Examples
     --------
@@ -456,6 +603,9 @@ def summarise(
     ...     settings,
     ...     exploding_math.orthogonal_profile(settings),
     ...     exploding_math.relu_networks(settings),
+    ...     exploding_math.saturating_networks(settings),
+    ...     {name: exploding_math.layer_gradients(settings, name)
+    ...      for name in ("relu", "tanh", "sigmoid")},
     ...     exploding_math.linear_same_weights(settings),
     ...     clipping,
     ...     exploding_math.clipped_step(problem, clipping, settings),
@@ -466,7 +616,41 @@ def summarise(
     scales = settings.scales
     low, high = min(scales), max(scales)
     chi = relu.squared_factors
+    profiles = {"relu": relu, **saturating}
+    errors = [
+        abs(profiles[name].squared_factors[sc] / theory.chi_1(name, sc) - 1)
+        for name in SATURATING
+        for sc in scales
+    ]
+    dW_ratios = layers["relu"].weight_grad_norms[:, -1] / layers["tanh"].weight_grad_norms[:, -1]
+    delta_ratios = layers["relu"].delta_norms[:, -1] / layers["tanh"].delta_norms[:, -1]
+    baseline: dict[str, Any] = {
+        name: {
+            "chi": [profiles[name].squared_factors[sc] for sc in scales],
+            "chi_low": profiles[name].squared_factors[low],
+            "chi_high": profiles[name].squared_factors[high],
+            "chi_theory": [float(profiles[name].predicted[sc][2]) for sc in scales],
+            "end_low": float(profiles[name].measured[low][-1]),
+            "end_high": float(profiles[name].measured[high][-1]),
+            "dW_last": float(np.mean(layers[name].weight_grad_norms[:, -1])),
+            "delta_last": float(np.mean(layers[name].delta_norms[:, -1])),
+            "a_last": float(np.mean(layers[name].activation_rms[:, -2])),
+            "slope_gain": layers[name].slope_gain,
+        }
+        for name in profiles
+    }
+    baseline.update(
+        {
+            "theory_error_percent": 100 * max(errors),
+            "sigmoid_bound": high * high / 16,
+            "dW_ratio_min": float(dW_ratios.min()),
+            "dW_ratio_max": float(dW_ratios.max()),
+            "dW_ratio_range": _common.range_text(float(dW_ratios.min()), float(dW_ratios.max())),
+            "delta_ratio": float(np.mean(delta_ratios)),
+        }
+    )
     return {
+        "baseline": baseline,
         "depth": settings.depth,
         "width": settings.width,
         "n_seeds": len(settings.seeds),
@@ -536,12 +720,14 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     """
     growth = orthogonal_profile(settings)
     relu = relu_networks(settings, progress)
+    saturating = saturating_networks(settings, progress)
+    layers = {name: layer_gradients(settings, name) for name in ("relu", *SATURATING)}
     linear_high = linear_same_weights(settings)
     problem = exploding_problem(settings)
     clipping = clip_gradients(problem, settings)
     step = clipped_step(problem, clipping, settings)
     progress("clipping", 1, 1)
-    numbers = summarise(settings, growth, relu, linear_high, clipping, step)
+    numbers = summarise(settings, growth, relu, saturating, layers, linear_high, clipping, step)
     if not figures:
         return Result(numbers=numbers)
     return Result(numbers=numbers, figures={"relu_scale": figure_relu_scale(settings, relu)})

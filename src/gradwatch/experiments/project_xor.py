@@ -32,6 +32,7 @@ from gradwatch.experiments import (
     Result,
     activation,
     no_progress,
+    non_empty,
     non_negative,
     positive,
     require,
@@ -63,6 +64,13 @@ class Settings:
         Step of the gradient check's finite differences.
     rtol : float
         Largest relative error that passes the gradient check.
+    scratch_seeds : list of int
+        Initial weights of the from-scratch networks, one pair of runs per seed.
+    scratch_steps : int
+        Updates of each from-scratch run.
+    scratch_budget : int
+        The number of updates within which the page counts the runs that solved XOR (at most
+        ``scratch_steps``).
 
     Examples
     --------
@@ -82,6 +90,9 @@ class Settings:
     seed: int = 0
     eps: float = 1e-6
     rtol: float = 1e-6
+    scratch_seeds: list[int] = field(default_factory=lambda: list(range(10)))
+    scratch_steps: int = 2000
+    scratch_budget: int = 600
 
     def __post_init__(self) -> None:
         positive("sizes", self.sizes)
@@ -98,6 +109,16 @@ class Settings:
         non_negative("seed", self.seed)
         positive("eps", self.eps)
         positive("rtol", self.rtol)
+        non_empty("scratch_seeds", self.scratch_seeds)
+        non_negative("scratch_seeds", self.scratch_seeds)
+        positive("scratch_steps", self.scratch_steps)
+        positive("scratch_budget", self.scratch_budget)
+        require(
+            self.scratch_budget <= self.scratch_steps,
+            "scratch_budget",
+            self.scratch_budget,
+            f"at most scratch_steps = {self.scratch_steps}",
+        )
 
 
 class SigmoidAppliedTwice(Sigmoid):
@@ -139,6 +160,160 @@ def xor_data() -> tuple[Array, Array]:
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
     return x, y
+
+
+# ---------------------------------------------------------------------------------------------
+# The article's network from scratch, in plain NumPy (no gradwatch inside), and its fix.
+# ---------------------------------------------------------------------------------------------
+
+
+def sigmoid(z: Array) -> Array:
+    r"""Return :math:`\sigma(z) = 1/(1 + e^{-z})`, as the article writes it.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([0.0]))
+    array([0.5])
+    """
+    result: Array = 1.0 / (1.0 + np.exp(-z))
+    return result
+
+
+def sigmoid_derivative(z: Array) -> Array:
+    r"""Return :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`: a function of :math:`z`.
+
+    Examples
+    --------
+    >>> sigmoid_derivative(np.array([0.0]))
+    array([0.25])
+    """
+    result: Array = sigmoid(z) * (1.0 - sigmoid(z))
+    return result
+
+
+class ArticleNetwork:
+    """The article's 2-4-1 network: sigmoid layers, no biases, weights from U[0, 1), its bug.
+
+    Plain NumPy. The loss is the sum of squared errors; ``backprop`` adds the negative gradient
+    (built from ``y - output``) to the weights, a gradient-descent step with learning rate 1.
+
+    Examples
+    --------
+    >>> x, y = xor_data()
+    >>> net = ArticleNetwork(x, y, np.random.default_rng(0))
+    >>> net.feedforward()
+    >>> net.output.shape, net.weights1.shape
+    ((4, 1), (2, 4))
+    """
+
+    def __init__(self, x: Array, y: Array, rng: np.random.Generator) -> None:
+        self.input = x
+        self.weights1 = rng.random((x.shape[1], 4))  # U[0, 1), no biases
+        self.weights2 = rng.random((4, 1))
+        self.y = y
+        self.output: Array = np.zeros(y.shape)
+
+    def slope(self, a: Array) -> Array:
+        """Return the sigmoid's slope from a layer's output ``a``: here, the bug."""
+        return sigmoid_derivative(a)  # BUG: sigmoid_derivative wants z, and a is sigmoid(z)
+
+    def feedforward(self) -> None:
+        """Compute the hidden layer and the output for the four inputs."""
+        self.layer1 = sigmoid(self.input @ self.weights1)
+        self.output = sigmoid(self.layer1 @ self.weights2)
+
+    def backprop(self) -> None:
+        """Add the negative gradient of the summed squared error to the weights."""
+        delta2 = 2 * (self.y - self.output) * self.slope(self.output)
+        delta1 = (delta2 @ self.weights2.T) * self.slope(self.layer1)
+        self.weights2 += self.layer1.T @ delta2  # += with y - output: a step downhill
+        self.weights1 += self.input.T @ delta1
+
+
+class CorrectedNetwork(ArticleNetwork):
+    """The article's network with the sigmoid's slope computed from its output: the fix.
+
+    Examples
+    --------
+    >>> x, y = xor_data()
+    >>> CorrectedNetwork(x, y, np.random.default_rng(0)).slope(np.array([0.5]))
+    array([0.25])
+    """
+
+    def slope(self, a: Array) -> Array:
+        r"""Return :math:`\sigma'(z) = a(1 - a)` from the output :math:`a = \sigma(z)`."""
+        return a * (1.0 - a)
+
+
+def solve_from_scratch(
+    network: type[ArticleNetwork], seed: int, steps: int
+) -> tuple[int | None, Array]:
+    """Train a from-scratch network on XOR and find the first step at which it solves it.
+
+    Parameters
+    ----------
+    network : type
+        :class:`ArticleNetwork` or :class:`CorrectedNetwork`.
+    seed : int
+        Draws the initial weights.
+    steps : int
+        Updates (full batch).
+
+    Returns
+    -------
+    solved_at : int or None
+        The number of updates after which every output first lies on its target's side of
+        0.5 (None if never within ``steps``).
+    losses : ndarray, shape (steps + 1,)
+        Mean squared error before each update and after the last.
+
+    Examples
+    --------
+    >>> solved_at, losses = solve_from_scratch(CorrectedNetwork, seed=0, steps=400)
+    >>> solved_at is not None and solved_at < 400, losses.shape
+    (True, (401,))
+    """
+    x, y = xor_data()
+    net = network(x, y, np.random.default_rng(seed))
+    solved_at, losses = None, []
+    for step in range(steps + 1):
+        net.feedforward()
+        losses.append(float(np.mean((net.output - y) ** 2)))
+        if solved_at is None and bool(np.all((net.output > 0.5) == (y > 0.5))):
+            solved_at = step
+        if step < steps:
+            net.backprop()
+    return solved_at, np.asarray(losses)
+
+
+def from_scratch(settings: Settings) -> dict[str, list[int | None]]:
+    """Train the article's network and the corrected one from the same weights, every seed.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``scratch_seeds`` and ``scratch_steps``.
+
+    Returns
+    -------
+    dict
+        ``{"article": [...], "corrected": [...]}``: per seed, the step at which the network
+        first solved XOR, or None.
+
+    Examples
+    --------
+    >>> runs = from_scratch(Settings(scratch_seeds=[0, 1], scratch_steps=300, scratch_budget=300))
+    >>> runs["article"], [step is not None for step in runs["corrected"]]
+    ([None, None], [True, True])
+    """
+    networks = {"article": ArticleNetwork, "corrected": CorrectedNetwork}
+    return {
+        label: [
+            solve_from_scratch(network, seed, settings.scratch_steps)[0]
+            for seed in settings.scratch_seeds
+        ]
+        for label, network in networks.items()
+    }
 
 
 def network(settings: Settings, activation: str | Activation | None = None) -> MLP:
@@ -272,6 +447,7 @@ def summarise(
     buggy: tuple[MLP, History],
     end_norms: tuple[float, float],
     reports: Mapping[str, GradCheckReport],
+    scratch: Mapping[str, list[int | None]],
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
@@ -284,6 +460,8 @@ def summarise(
         From :func:`gradient_norms` at the weights where the buggy run ended.
     reports : mapping of str to GradCheckReport
         From :func:`check_untrained`.
+    scratch : mapping of str to list
+        From :func:`from_scratch`.
 
     Returns
     -------
@@ -291,13 +469,19 @@ def summarise(
         The settings shown (``steps``, ``lr``, ``rtol``); the losses (``initial_loss``,
         ``final_loss``, ``buggy_final_loss``, ``loss_ratio``); the outputs for the four points
         (``predictions`` and ``buggy_predictions``, keys ``p0`` to ``p3``), the buggy network's
-        points on the right side of 0.5 (``buggy_right``) and the margins
+        points on the right side of 0.5 (``buggy_right``, and in words ``buggy_right_text``)
+        and the margins
         (``buggy_confidence``, the largest distance of its outputs from 0.5;
         ``correct_confidence``, the smallest of the correct network); the gradient norms at
         the end of the buggy run (``end_computed``, ``end_true``, ``end_ratio``); the checks
         (``max_rel_error`` and ``passed`` of ``correct`` and ``buggy``, ``buggy_min_rel_error``,
         the smallest per-parameter error of the buggy check, and as Markdown ``worst``, its
-        worst entry, and ``buggy_rel_errors``, its error per parameter).
+        worst entry, and ``buggy_rel_errors``, its error per parameter); ``scratch``: the
+        from-scratch runs (``n_seeds``, ``steps``, ``budget``; per network, ``article`` and
+        ``corrected``, the runs that solved XOR within the budget, ``within``, and at all,
+        ``solved``, the ``median``, ``fastest`` and ``slowest`` step at which they did, and as
+        Markdown ``within_text``, e.g. "1 of the 10 runs"; ``slowdown``, the ratio of the
+        medians).
 
     Examples
     --------
@@ -310,6 +494,7 @@ def summarise(
     ...     (buggy_net, buggy_history),
     ...     gradient_norms(buggy_net, settings),
     ...     check_untrained(settings),
+    ...     {"article": [700, None], "corrected": [150, 140]},
     ... )
     >>> numbers["passed"], numbers["steps"], sorted(numbers["predictions"])
     ({'correct': True, 'buggy': False}, 20, ['p0', 'p1', 'p2', 'p3'])
@@ -322,6 +507,7 @@ def summarise(
     name, index = reports["buggy"].worst
     rel_errors = reports["buggy"].rel_errors
     return {
+        "scratch": _summarise_scratch(settings, scratch),
         "steps": settings.steps,
         "lr": settings.lr,
         "rtol": settings.rtol,
@@ -332,6 +518,7 @@ def summarise(
         "predictions": _predictions(net),
         "buggy_predictions": _predictions(buggy_net),
         "buggy_right": int(np.sum((buggy_predictions > 0.5) == (y > 0.5))),
+        "buggy_right_text": _points(int(np.sum((buggy_predictions > 0.5) == (y > 0.5)))),
         "buggy_confidence": float(np.max(np.abs(buggy_predictions - 0.5))),
         "correct_confidence": float(np.min(np.abs(predictions - 0.5))),
         "end_computed": computed,
@@ -343,6 +530,48 @@ def summarise(
         "worst": f"`{name}{list(index)}`",
         "buggy_rel_errors": ", ".join(f"`{key}` {value:.2f}" for key, value in rel_errors.items()),
     }
+
+
+def _points(count: int) -> str:
+    """``"none of the four points"``, ``"three of the four points"``, ``"all four points"``."""
+    words = ["none", "one", "two", "three"]
+    return "all four points" if count == 4 else f"{words[count]} of the four points"
+
+
+def _runs(count: int, total: int) -> str:
+    """``"none of the 10 runs"``, ``"1 of the 10 runs"``, ``"all 10 runs"``."""
+    if count == 0:
+        return f"none of the {total} runs"
+    if count == total:
+        return f"all {total} runs" if total > 1 else "the one run"
+    return f"{count} of the {total} runs"
+
+
+def _summarise_scratch(
+    settings: Settings, scratch: Mapping[str, list[int | None]]
+) -> dict[str, Any]:
+    """Return the numbers of the from-scratch runs (see :func:`summarise`)."""
+    total = len(settings.scratch_seeds)
+    numbers: dict[str, Any] = {
+        "n_seeds": total,
+        "steps": settings.scratch_steps,
+        "budget": settings.scratch_budget,
+    }
+    for label, solved_at in scratch.items():
+        steps = [step for step in solved_at if step is not None]
+        within = sum(step <= settings.scratch_budget for step in steps)
+        numbers[label] = {
+            "within": within,
+            "within_text": _runs(within, total),
+            "solved": len(steps),
+            "solved_text": _runs(len(steps), total),
+            "median": float(np.median(steps)) if steps else 0.0,
+            "fastest": min(steps, default=0),
+            "slowest": max(steps, default=0),
+        }
+    article, corrected = numbers["article"]["median"], numbers["corrected"]["median"]
+    numbers["slowdown"] = article / corrected if article and corrected else 0.0
+    return numbers
 
 
 def figure_loss_curves(histories: Mapping[str, Any], *, logy: bool = True) -> Any:
@@ -477,7 +706,10 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     progress("training", 2, 2)
     end_norms = gradient_norms(buggy_net, settings)
     reports = check_untrained(settings)
-    numbers = summarise(settings, (net, history), (buggy_net, buggy_history), end_norms, reports)
+    scratch = from_scratch(settings)
+    numbers = summarise(
+        settings, (net, history), (buggy_net, buggy_history), end_norms, reports, scratch
+    )
     if not figures:
         return Result(numbers=numbers)
     x, y = xor_data()

@@ -20,12 +20,13 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gradwatch import diagnostics, plotting, theory
+from gradwatch import activations, diagnostics, init, optim, plotting, theory, training
 from gradwatch._validation import Array
 from gradwatch.experiments import (
     Progress,
@@ -39,6 +40,7 @@ from gradwatch.experiments import (
     positive,
     require,
 )
+from gradwatch.network import MLP
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class Settings:
     sigma_ws : list of float
         Weight scales at which theory is held against measurement.
     sigma_b : float
-        Bias scale of that comparison.
+        Bias scale of that comparison, positive (without bias a tanh network in the ordered
+        phase maps every input to 0, where a correlation has no meaning).
     width, depth : int
         Width and number of layers of the random networks measured.
     skip : int
@@ -73,6 +76,25 @@ class Settings:
     spectrum_sigma_b : float
         Bias scale of that network; its :math:`\sigma_w` is the edge of chaos for it.
     spectrum_seed : int
+    c0 : float
+        Correlation of the pairs of inputs whose correlation is followed through the networks
+        of the comparison, in (-1, 1).
+    c_pairs : int
+        Pairs of inputs per network.
+    train_sigma_w : float
+        Weight scale of the ordered networks trained at every depth (with ``sigma_b``); a
+        second set is trained on the edge of chaos.
+    train_depths : list of int
+        Hidden layers of the trained networks, increasing.
+    train_width, train_samples, train_batch, train_steps : int
+        Width of the trained networks, training samples, mini-batch size and SGD steps.
+    train_lr : float
+        Learning rate of SGD.
+    train_seeds : list of int
+        One network and data set per seed and depth.
+    trained_below : float
+        A network has trained when its final loss is below this fraction of the loss of
+        answering 0 (the targets are +-1), in (0, 1).
 
     Examples
     --------
@@ -98,6 +120,17 @@ class Settings:
     spectrum_depth: int = 32
     spectrum_sigma_b: float = 0.01
     spectrum_seed: int = 0
+    c0: float = 0.5
+    c_pairs: int = 64
+    train_sigma_w: float = 0.8
+    train_depths: list[int] = field(default_factory=lambda: [4, 8, 12, 16, 20, 24])
+    train_width: int = 32
+    train_samples: int = 128
+    train_batch: int = 32
+    train_steps: int = 100
+    train_lr: float = 0.05
+    train_seeds: list[int] = field(default_factory=lambda: [0, 1])
+    trained_below: float = 0.5
 
     def __post_init__(self) -> None:
         activation("activation", self.activation)
@@ -109,7 +142,7 @@ class Settings:
         non_negative("map_sigma_b", self.map_sigma_b)
         at_least("map_points", self.map_points, 2)
         positive("sigma_ws", self.sigma_ws)
-        non_negative("sigma_b", self.sigma_b)
+        positive("sigma_b", self.sigma_b)  # q* > 0: the correlation of two inputs is defined
         positive("width", self.width)
         positive("depth", self.depth)
         non_negative("skip", self.skip)
@@ -122,6 +155,30 @@ class Settings:
         positive("spectrum_depth", self.spectrum_depth)
         non_negative("spectrum_sigma_b", self.spectrum_sigma_b)
         non_negative("spectrum_seed", self.spectrum_seed)
+        require(-1.0 < self.c0 < 1.0, "c0", self.c0, "a correlation in (-1, 1)")
+        positive("c_pairs", self.c_pairs)
+        positive("train_sigma_w", self.train_sigma_w)
+        positive("train_depths", self.train_depths)
+        require(
+            all(a < b for a, b in itertools.pairwise(self.train_depths)),
+            "train_depths",
+            self.train_depths,
+            "increasing depths",
+        )
+        positive("train_width", self.train_width)
+        positive("train_samples", self.train_samples)
+        positive("train_batch", self.train_batch)
+        require(
+            self.train_batch <= self.train_samples,
+            "train_batch",
+            self.train_batch,
+            f"at most train_samples = {self.train_samples}",
+        )
+        positive("train_steps", self.train_steps)
+        positive("train_lr", self.train_lr)
+        non_empty("train_seeds", self.train_seeds)
+        non_negative("train_seeds", self.train_seeds)
+        require(0.0 < self.trained_below < 1.0, "trained_below", self.trained_below, "in (0, 1)")
         self._check_mean_field()
 
     def _check_mean_field(self) -> None:
@@ -310,6 +367,314 @@ def relative_errors(comparison: dict[str, Array]) -> Array:
     return errors
 
 
+# ---------------------------------------------------------------------------------------------
+# Forward: the correlation of two inputs, and the depth a network can train at.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correlations:
+    r"""The correlation of pairs of inputs at every layer, measured and predicted.
+
+    Attributes
+    ----------
+    sigma_w : ndarray, shape (n,)
+        The weight scales ``settings.sigma_ws``.
+    measured, predicted : ndarray, shape (n, depth + 1)
+        :math:`c^{(l)}`, input first: the mean over pairs and seeds of the correlation of the
+        two inputs' pre-activations, and the c-map iterated from ``c0``.
+    c_star : ndarray, shape (n,)
+        The stable fixed point :math:`c^*` of the c-map (1 in the ordered phase).
+    depth_scale : ndarray, shape (n,)
+        The predicted :math:`\xi_c` (:func:`gradwatch.theory.correlation`).
+
+    Examples
+    --------
+    >>> small = Settings(sigma_ws=[0.8, 1.7], width=100, depth=8, skip=2, seeds=[0])
+    >>> correlations = correlation_profiles(small)
+    >>> correlations.measured.shape, correlations.c_star.round(3).tolist()
+    ((2, 9), [1.0, 0.086])
+    """
+
+    sigma_w: Array
+    measured: Array
+    predicted: Array
+    c_star: Array
+    depth_scale: Array
+
+
+def measured_correlations(net: MLP, z0: Array, activation_name: str) -> Array:
+    r"""Correlation of the pre-activations of pairs of inputs at every layer of ``net``.
+
+    Parameters
+    ----------
+    net : MLP
+        A network of one activation, such as :func:`gradwatch.diagnostics.random_mlp` builds.
+    z0 : ndarray, shape (2, n_pairs, width)
+        The pairs' "layer 0" pre-activations; the network's input is :math:`g(z_0)`.
+    activation_name : str
+        :math:`g`.
+
+    Returns
+    -------
+    ndarray, shape (n_layers + 1,)
+        Entry :math:`l` is the mean over pairs of
+        :math:`\langle z_1, z_2\rangle / (\lVert z_1\rVert \lVert z_2\rVert)` at layer
+        :math:`l`, entry 0 for ``z0`` itself.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> net = gw.diagnostics.random_mlp(50, 3, "tanh", sigma_w=1.0, sigma_b=0.1, seed=0)
+    >>> z0 = np.random.default_rng(0).standard_normal((2, 4, 50))
+    >>> z0[1] = z0[0]   # the same input twice: correlation 1 at every layer
+    >>> measured_correlations(net, z0, "tanh").round(12).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    act = activations.get(activation_name)
+
+    def correlation(z: Array) -> float:
+        first, second = z
+        inner = np.sum(first * second, axis=-1)
+        norms = np.linalg.norm(first, axis=-1) * np.linalg.norm(second, axis=-1)
+        return float(np.mean(inner / norms))
+
+    values = [correlation(z0)]
+    a = act(z0)
+    for layer in net.layers:
+        z = a @ layer.W + layer.b
+        values.append(correlation(z))
+        a = act(z)
+    return np.asarray(values)
+
+
+def correlation_profiles(settings: Settings) -> Correlations:
+    r"""Follow the correlation of pairs of inputs through the networks of the comparison.
+
+    For every weight scale and seed, the random network of :func:`compare_with_theory`
+    (``width``, ``depth``, ``sigma_b``) receives ``c_pairs`` pairs of inputs whose
+    pre-activations at "layer 0" have the variance :math:`q^*` and the correlation ``c0``; the
+    correlation of each pair's pre-activations is measured at every layer
+    (:func:`measured_correlations`) and averaged over pairs and seeds. The prediction iterates
+    the c-map from ``c0`` (:meth:`gradwatch.theory.Correlation.profile`).
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``activation``, ``sigma_ws``, ``sigma_b``, ``width``, ``depth``, ``seeds``,
+        ``c_pairs`` and ``c0``.
+
+    Returns
+    -------
+    Correlations
+
+    Examples
+    --------
+    >>> small = Settings(sigma_ws=[0.8], width=200, depth=6, skip=1, seeds=[0])
+    >>> correlations = correlation_profiles(small)
+    >>> bool(np.allclose(correlations.measured, correlations.predicted, atol=0.05))
+    True
+    """
+    measured, predicted, c_star, scales = [], [], [], []
+    for w in settings.sigma_ws:
+        theory_w = theory.correlation(settings.activation, w, settings.sigma_b)
+        per_seed = []
+        for seed in settings.seeds:
+            rng = np.random.default_rng(seed)
+            net = diagnostics.random_mlp(
+                settings.width, settings.depth, settings.activation, w, settings.sigma_b, seed=rng
+            )
+            first = rng.standard_normal((settings.c_pairs, settings.width))
+            noise = rng.standard_normal((settings.c_pairs, settings.width))
+            second = settings.c0 * first + np.sqrt(1.0 - settings.c0**2) * noise
+            z0 = np.sqrt(theory_w.q_star) * np.stack([first, second])
+            per_seed.append(measured_correlations(net, z0, settings.activation))
+        measured.append(np.mean(per_seed, axis=0))
+        predicted.append(theory_w.profile(settings.depth, settings.c0))
+        c_star.append(theory_w.c_star)
+        scales.append(theory_w.depth_scale)
+    return Correlations(
+        sigma_w=np.asarray(settings.sigma_ws, dtype=np.float64),
+        measured=np.asarray(measured),
+        predicted=np.asarray(predicted),
+        c_star=np.asarray(c_star),
+        depth_scale=np.asarray(scales),
+    )
+
+
+def fitted_depth_scale(profile: Array, skip: int) -> float:
+    r"""Fit :math:`\xi_c` to a correlation profile of the ordered phase, where :math:`c^* = 1`.
+
+    :math:`1 - c^{(l)}` falls like :math:`e^{-l/\xi_c}` once :math:`c` is near 1: a straight
+    line fitted by least squares to :math:`\log(1 - c^{(l)})` over the layers from ``skip`` on
+    gives :math:`\xi_c = -1/\text{slope}`.
+
+    Parameters
+    ----------
+    profile : ndarray, shape (depth + 1,)
+        Measured correlations, input first, all below 1.
+    skip : int
+        Layers left out at the start, where :math:`c` is still far from 1.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(fitted_depth_scale(1 - 0.5 * np.exp(-np.arange(10) / 3.0), skip=2), 6)
+    3.0
+    """
+    layers = np.arange(skip, len(profile))
+    slope = np.polyfit(layers, np.log(1.0 - profile[skip:]), 1)[0]
+    return -1.0 / float(slope)
+
+
+@dataclass(frozen=True)
+class Trainability:
+    r"""Final training loss at every depth, in the ordered phase and on the edge of chaos.
+
+    Attributes
+    ----------
+    depths : list of int
+        ``settings.train_depths``.
+    sigma_w : dict of str to float
+        ``{"ordered": train_sigma_w, "critical": the edge of chaos for sigma_b}``.
+    loss_ratio : dict of str to ndarray, shape (len(depths), len(train_seeds))
+        Final loss (mean of the last ten steps) over the loss of answering 0, which is 1.
+    depth_scale : float
+        :math:`\xi_c` of the ordered networks.
+
+    Examples
+    --------
+    >>> trainability = Trainability([4], {"ordered": 0.8}, {"ordered": np.array([[0.1]])}, 2.0)
+    >>> trained_depths(trainability, 0.5)
+    {'ordered': [4]}
+    """
+
+    depths: list[int]
+    sigma_w: dict[str, float]
+    loss_ratio: dict[str, Array]
+    depth_scale: float
+
+
+def train_once(settings: Settings, depth: int, sigma_w: float, seed: int) -> float:
+    r"""Train one deep tanh network on a separable task and return its final loss ratio.
+
+    The data: ``train_samples`` standard normal inputs of ``train_width`` features, labelled
+    :math:`\pm 1` by the side of a random hyperplane through 0. The network: ``depth`` hidden
+    layers of ``train_width`` units with weights :math:`\mathcal N(0, \sigma_w^2/n)` and
+    biases :math:`\mathcal N(0, \sigma_b^2)`, and one linear output; trained by
+    :func:`gradwatch.train` with SGD on the mean squared error.
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses ``activation``, ``sigma_b`` and the ``train_*`` settings.
+    depth : int
+    sigma_w : float
+    seed : int
+        Draws the data, the weights and the mini-batches.
+
+    Returns
+    -------
+    float
+        Mean loss of the last ten steps over the mean of the squared targets (1): 1 means the
+        network learned nothing about its inputs.
+
+    Examples
+    --------
+    >>> small = Settings(train_steps=60)
+    >>> train_once(small, 4, 1.0, seed=0) < 0.5 < train_once(small, 40, 0.6, seed=0)
+    True
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((settings.train_samples, settings.train_width))
+    y = np.sign(x @ rng.standard_normal(settings.train_width))[:, None]
+    width = settings.train_width
+    net = MLP(
+        [width] * (depth + 1) + [1],
+        activation=settings.activation,
+        output_activation="identity",
+        init=init.get("normal", std=sigma_w / np.sqrt(width)),
+        bias_init=init.get("normal", std=settings.sigma_b),
+        seed=rng,
+    )
+    history = training.train(
+        net,
+        x,
+        y,
+        loss="mse",
+        optimizer=optim.SGD(lr=settings.train_lr),
+        steps=settings.train_steps,
+        batch_size=settings.train_batch,
+        seed=rng,
+        progress=False,
+    )
+    return float(np.mean(history.loss[-10:]) / np.mean(y * y))
+
+
+def train_at_depths(settings: Settings, progress: Progress = no_progress) -> Trainability:
+    r"""Train networks of every depth, ordered (``train_sigma_w``) and on the edge of chaos.
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : callable, optional
+        Called as ``progress("training", done, 2 * len(train_depths))``.
+
+    Returns
+    -------
+    Trainability
+
+    Examples
+    --------
+    >>> small = Settings(train_depths=[4], train_steps=20, train_seeds=[0])
+    >>> trainability = train_at_depths(small)
+    >>> sorted(trainability.loss_ratio), trainability.loss_ratio["ordered"].shape
+    (['critical', 'ordered'], (1, 1))
+    """
+    scales = {
+        "ordered": settings.train_sigma_w,
+        "critical": theory.critical_sigma_w(settings.activation, settings.sigma_b),
+    }
+    ratios: dict[str, Array] = {}
+    total, done = len(scales) * len(settings.train_depths), 0
+    for label, w in scales.items():
+        rows = []
+        for depth in settings.train_depths:
+            rows.append([train_once(settings, depth, w, seed) for seed in settings.train_seeds])
+            done += 1
+            progress("training", done, total)
+        ratios[label] = np.asarray(rows)
+    xi = theory.correlation(settings.activation, settings.train_sigma_w, settings.sigma_b)
+    return Trainability(
+        depths=list(settings.train_depths),
+        sigma_w=scales,
+        loss_ratio=ratios,
+        depth_scale=xi.depth_scale,
+    )
+
+
+def trained_depths(trainability: Trainability, below: float) -> dict[str, list[int]]:
+    """Return the depths at which every seed's network trained: final loss ratio below ``below``.
+
+    Examples
+    --------
+    >>> t = Trainability([4, 8], {"a": 1.0}, {"a": np.array([[0.1, 0.2], [0.1, 0.9]])}, 2.0)
+    >>> trained_depths(t, 0.5)
+    {'a': [4]}
+    """
+    return {
+        label: [
+            depth
+            for depth, row in zip(trainability.depths, ratios, strict=True)
+            if bool(np.all(row < below))
+        ]
+        for label, ratios in trainability.loss_ratio.items()
+    }
+
+
 @dataclass(frozen=True)
 class Spectra:
     """Singular values of the input-output Jacobian on the edge of chaos.
@@ -405,6 +770,8 @@ def summarise(
     diagram: PhaseDiagram,
     comparison: dict[str, Array],
     spectra: Spectra,
+    correlations: Correlations,
+    trainability: Trainability,
 ) -> dict[str, Any]:
     r"""Numbers the page quotes, JSON-ready.
 
@@ -417,31 +784,57 @@ def summarise(
         From :func:`compare_with_theory`.
     spectra : Spectra
         From :func:`jacobian_spectra`.
+    correlations : Correlations
+        From :func:`correlation_profiles`.
+    trainability : Trainability
+        From :func:`train_at_depths`.
 
     Returns
     -------
     dict
         ``"map"``: the edge of chaos at the top of the phase diagram; ``"comparison"``: the
         network's size, the predicted and measured :math:`\chi_1`, the largest relative error
-        and the tolerance (in %), the ends of the range; ``"spectra"``: the network, its
-        :math:`\sigma_w`, and per spectrum the largest over the median singular value and
-        the percentage within a factor of ten of 1.
+        and the tolerance (in %), the ends of the range; ``"correlation"``: ``c0``, per weight
+        scale the predicted :math:`c^*` and :math:`\xi_c` and the measured correlation at the
+        input layer's end (``c_end``, predicted ``c_end_theory``), the largest absolute error
+        of the measured profiles (``max_error``), and, for the first (ordered) scale, the
+        fitted and predicted :math:`\xi_c` (``xi_fit``, ``xi``), :math:`6\xi_c` and the
+        measured correlation at the last layer (``c_end_ordered``; ``c_end_high`` for the last
+        scale, whose :math:`c^*` is ``c_star_high``);
+        ``"training"``: the two weight scales, :math:`\xi_c` and :math:`6\xi_c`, the
+        deepest depth at which every seed trained (``deepest``, and in units of
+        :math:`\xi_c`, ``deepest_xi``), the shallowest at which none did (``failed``,
+        ``failed_xi``), whether every depth trained on the edge of chaos
+        (``critical_all``) and a sentence on the depths in between (``between``, Markdown);
+        ``"spectra"``: the network, its :math:`\sigma_w`, and per spectrum the largest over
+        the median singular value and the percentage within a factor of ten of 1.
 
     Examples
     --------
     >>> small = Settings(
     ...     map_points=5, sigma_ws=[0.8, 1.7], width=100, depth=8, skip=2, seeds=[0],
     ...     spectrum_width=16, spectrum_depth=4)
+    >>> trainability = Trainability(
+    ...     [4, 8, 16], {"ordered": 0.8, "critical": 1.2},
+    ...     {"ordered": np.array([[0.1, 0.1], [0.7, 0.2], [1.0, 1.0]]),
+    ...      "critical": np.zeros((3, 2))}, 2.0)
     >>> numbers = summarise(
-    ...     small, phase_diagram(small), compare_with_theory(small), jacobian_spectra(small))
+    ...     small, phase_diagram(small), compare_with_theory(small), jacobian_spectra(small),
+    ...     correlation_profiles(small), trainability)
     >>> numbers["comparison"]["chi_low"] < 1 < numbers["comparison"]["chi_high"]
     True
+    >>> numbers["training"]["deepest"], numbers["training"]["failed"]
+    (4, 16)
+    >>> print(numbers["training"]["between"])
+    In between, training depends on the seed: at 8 layers (4.0 $\xi_c$), 1 of the 2 seeds trained.
     >>> sorted(numbers["spectra"]["gaussian"])
     ['max_over_median', 'percent_within_10x']
     """
     predicted = comparison["predicted"]
     spreads = spread(spectra)
     return {
+        "correlation": _summarise_correlations(settings, correlations),
+        "training": _summarise_training(settings, trainability),
         "map": {
             "top_sigma_b": float(diagram.sigma_b[-1]),
             "edge_top": float(diagram.edge_top),
@@ -476,6 +869,78 @@ def summarise(
                 for name, values in spreads.items()
             },
         },
+    }
+
+
+def _summarise_correlations(settings: Settings, correlations: Correlations) -> dict[str, Any]:
+    """Return the numbers of the section on the correlation map (see :func:`summarise`)."""
+    ordered = 0  # the first scale of the settings is in the ordered phase (checked on the page)
+    xi = float(correlations.depth_scale[ordered])
+    return {
+        "c0": settings.c0,
+        "c_star": correlations.c_star.tolist(),
+        "xi_c": correlations.depth_scale.tolist(),
+        "c_end": correlations.measured[:, -1].tolist(),
+        "c_end_theory": correlations.predicted[:, -1].tolist(),
+        "max_error": float(np.max(np.abs(correlations.measured - correlations.predicted))),
+        "sw_ordered": float(correlations.sigma_w[ordered]),
+        "xi": xi,
+        "xi_fit": fitted_depth_scale(correlations.measured[ordered], settings.skip),
+        "six_xi": 6.0 * xi,
+        "c_end_ordered": float(correlations.measured[ordered, -1]),
+        "c_end_high": float(correlations.measured[-1, -1]),
+        "c_star_high": float(correlations.c_star[-1]),
+        "sw_high": float(correlations.sigma_w[-1]),
+    }
+
+
+def _layers(count: int) -> str:
+    """``"1 layer"``, ``"12 layers"``."""
+    return f"{count} layer" if count == 1 else f"{count} layers"
+
+
+def _summarise_training(settings: Settings, trainability: Trainability) -> dict[str, Any]:
+    """Return the numbers of the section on trainable depth (see :func:`summarise`)."""
+    below = settings.trained_below
+    xi = trainability.depth_scale
+    ratios = trainability.loss_ratio["ordered"]
+    trained = [d for d, row in zip(trainability.depths, ratios, strict=True) if np.all(row < below)]
+    failed = [d for d, row in zip(trainability.depths, ratios, strict=True) if np.all(row >= below)]
+    deepest = max(trained, default=0)
+    shallowest_failed = min(failed, default=0)
+    mixed = [
+        (d, int(np.sum(row < below)))
+        for d, row in zip(trainability.depths, ratios, strict=True)
+        if d not in trained and d not in failed
+    ]
+    n_seeds = len(settings.train_seeds)
+    if mixed:
+        between = "; ".join(
+            f"at {_layers(d)} ({d / xi:.1f} $\\xi_c$), {k} of the {n_seeds} seeds trained"
+            for d, k in mixed
+        )
+        between = f"In between, training depends on the seed: {between}."
+    else:
+        between = "No depth in between trained for some seeds and not for others."
+    critical = trainability.loss_ratio["critical"]
+    return {
+        "sigma_w": trainability.sigma_w["ordered"],
+        "sigma_w_critical": trainability.sigma_w["critical"],
+        "xi": xi,
+        "six_xi": 6.0 * xi,
+        "depths": list(trainability.depths),
+        "loss_ratio": {label: values.tolist() for label, values in trainability.loss_ratio.items()},
+        "deepest": deepest,
+        "deepest_xi": deepest / xi,
+        "failed": shallowest_failed,
+        "failed_xi": shallowest_failed / xi,
+        "critical_all": bool(np.all(critical < below)),
+        "critical_worst": float(np.max(critical)),
+        "n_seeds": n_seeds,
+        "steps": settings.train_steps,
+        "width": settings.train_width,
+        "below": below,
+        "between": between,
     }
 
 
@@ -538,6 +1003,26 @@ def figure_chi_1_map(settings: Settings, diagram: PhaseDiagram) -> Any:
     return fig
 
 
+def _figure_profiles(
+    measured: dict[str, Array], predicted: dict[str, Array], *, ylabel: str, title: str, logy: bool
+) -> Any:
+    """Measured profiles (markers) on predicted ones (dashed), against the layer, input = 0."""
+    fig = plotting.line_by_layer(
+        measured,
+        theory=predicted,
+        ylabel=ylabel,
+        xlabel="layer (0 = input)",
+        title=title,
+        logy=logy,
+    )
+    # line_by_layer numbers its points from 1; the profiles start at the input, layer 0.
+    for line in fig.axes[0].get_lines():
+        line.set_xdata(np.arange(len(line.get_ydata())))
+    fig.axes[0].relim()
+    fig.axes[0].autoscale_view()
+    return fig
+
+
 def figure_theory_vs_measurement(settings: Settings, comparison: dict[str, Array]) -> Any:
     r"""Plot the measured gradient profiles (markers) on the prediction :math:`\chi_1^{L-l}`.
 
@@ -555,22 +1040,94 @@ def figure_theory_vs_measurement(settings: Settings, comparison: dict[str, Array
     --------
     >>> small = Settings(sigma_ws=[1.7], width=50, depth=6, skip=1, seeds=[0])
     >>> fig = figure_theory_vs_measurement(small, compare_with_theory(small))
-    >>> fig.axes[0].get_lines()[0].get_xdata()[:2].tolist()
-    [0, 1]
+    >>> fig.axes[0].get_lines()[0].get_xdata()[[0, -1]].tolist()
+    [0, 6]
     """
     measured, predicted = gradient_profiles(settings, comparison)
-    fig = plotting.line_by_layer(
+    return _figure_profiles(
         measured,
-        theory=predicted,
+        predicted,
         ylabel="squared gradient norm / output's",
-        xlabel="layer (0 = input)",
         title=f"{settings.activation}, $\\sigma_b$ = {settings.sigma_b:g}",
+        logy=True,
     )
-    # line_by_layer numbers its points from 1; the profiles start at the input, layer 0.
-    for line in fig.axes[0].get_lines():
-        line.set_xdata(np.arange(len(line.get_ydata())))
-    fig.axes[0].relim()
-    fig.axes[0].autoscale_view()
+
+
+def figure_correlations(settings: Settings, correlations: Correlations) -> Any:
+    r"""Plot the measured correlations (markers) on the iterated c-map (dashed), per layer.
+
+    Parameters
+    ----------
+    settings : Settings
+    correlations : Correlations
+        From :func:`correlation_profiles`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> small = Settings(sigma_ws=[0.8, 1.7], width=50, depth=6, skip=1, seeds=[0])
+    >>> fig = figure_correlations(small, correlation_profiles(small))
+    >>> fig.axes[0].get_lines()[0].get_xdata()[[0, -1]].tolist(), fig.axes[0].get_yscale()
+    ([0, 6], 'linear')
+    """
+    labels = [f"$\\sigma_w$ = {w:g}" for w in correlations.sigma_w]
+    fig = _figure_profiles(
+        dict(zip(labels, correlations.measured, strict=True)),
+        dict(zip(labels, correlations.predicted, strict=True)),
+        ylabel="correlation $c^{(l)}$ of two inputs",
+        title=f"{settings.activation}, $\\sigma_b$ = {settings.sigma_b:g}",
+        logy=False,
+    )
+    fig.axes[0].set_ylim(0.0, 1.05)
+    return fig
+
+
+def figure_trainability(settings: Settings, trainability: Trainability) -> Any:
+    r"""Plot the final loss ratio against depth, with :math:`6\xi_c` and the threshold.
+
+    Parameters
+    ----------
+    settings : Settings
+    trainability : Trainability
+        From :func:`train_at_depths`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> ratios = {"ordered": np.array([[0.1], [1.0]]), "critical": np.full((2, 1), 0.1)}
+    >>> t = Trainability([4, 8], {"ordered": 0.8, "critical": 1.2}, ratios, 2.0)
+    >>> figure_trainability(Settings(), t).axes[0].get_xlabel()
+    'hidden layers'
+    """
+    fig, ax = plotting.figure(height=3.8)
+    depths = np.asarray(trainability.depths)
+    with plotting.style():
+        for i, (label, ratios) in enumerate(trainability.loss_ratio.items()):
+            color = plotting.COLORS[i % 7]
+            w = trainability.sigma_w[label]
+            for j in range(ratios.shape[1]):
+                ax.plot(
+                    depths,
+                    ratios[:, j],
+                    "o-" if j == 0 else "s--",
+                    color=color,
+                    alpha=0.85,
+                    label=f"{label}, $\\sigma_w$ = {w:.3g}" if j == 0 else None,
+                )
+        six_xi = 6.0 * trainability.depth_scale
+        ax.axvline(six_xi, color="#555555", ls=":", lw=1.5, label="$6\\xi_c$ (ordered)")
+        ax.axhline(settings.trained_below, color="#555555", ls="--", lw=1.0, label="trained below")
+        ax.set_yscale("log")
+        ax.set_xlabel("hidden layers")
+        ax.set_ylabel("final loss / loss of answering 0")
+        ax.set_title(f"{settings.activation}, width {settings.train_width}, one line per seed")
+        ax.legend(fontsize=8.5, loc="lower right")
     return fig
 
 
@@ -622,7 +1179,8 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     settings : Settings
     progress : callable, default :func:`gradwatch.experiments.no_progress`
     figures : bool, default True
-        Draw the figures ``chi_1_map``, ``theory_vs_measurement`` and ``jacobian_spectra``.
+        Draw the figures ``chi_1_map``, ``theory_vs_measurement``, ``correlations``,
+        ``trainability`` and ``jacobian_spectra``.
 
     Returns
     -------
@@ -633,17 +1191,22 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     >>> small = Settings(
     ...     map_points=5, sigma_ws=[0.8, 1.7], width=60, depth=6, skip=1,
     ...     seeds=[0], spectrum_width=16, spectrum_depth=4)
+    >>> import dataclasses
+    >>> small = dataclasses.replace(small, train_depths=[2], train_steps=10, train_seeds=[0])
     >>> result = run(small, figures=False)
     >>> sorted(result.numbers), result.figures
-    (['comparison', 'map', 'spectra'], {})
+    (['comparison', 'correlation', 'map', 'spectra', 'training'], {})
     """
     diagram = phase_diagram(settings)
-    progress("signal propagation", 1, 3)
+    progress("signal propagation", 1, 4)
     comparison = compare_with_theory(settings)
-    progress("signal propagation", 2, 3)
+    progress("signal propagation", 2, 4)
+    correlations = correlation_profiles(settings)
+    progress("signal propagation", 3, 4)
     spectra = jacobian_spectra(settings)
-    progress("signal propagation", 3, 3)
-    numbers = summarise(settings, diagram, comparison, spectra)
+    progress("signal propagation", 4, 4)
+    trainability = train_at_depths(settings, progress)
+    numbers = summarise(settings, diagram, comparison, spectra, correlations, trainability)
     if not figures:
         return Result(numbers=numbers)
     return Result(
@@ -651,6 +1214,8 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
         figures={
             "chi_1_map": figure_chi_1_map(settings, diagram),
             "theory_vs_measurement": figure_theory_vs_measurement(settings, comparison),
+            "correlations": figure_correlations(settings, correlations),
+            "trainability": figure_trainability(settings, trainability),
             "jacobian_spectra": figure_jacobian_spectra(settings, spectra),
         },
     )
