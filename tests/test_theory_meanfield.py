@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -323,3 +324,14 @@ def test_correlation_functions_reject_bad_arguments() -> None:
         gw.theory.c_map(0.5, "tanh", 1.0, 0.1, q=0.0)
     with pytest.raises(RuntimeError, match="did not converge"):
         gw.theory.c_fixed_point("tanh", 1.3, 0.1, max_iter=3)
+
+
+def test_quadrature_is_exact_across_a_jump_at_zero() -> None:
+    # SELU's derivative jumps at 0: E[selu'(z)^2] = lambda^2 (1/2 + alpha^2 e^2 Phi(-2)).
+    selu = gw.activations.get("selu")
+    lam, alpha = selu.SCALE, selu.ALPHA
+    phi_minus_2 = 0.5 * math.erfc(2.0 / math.sqrt(2.0))
+    exact = lam**2 * (0.5 + alpha**2 * math.exp(2.0) * phi_minus_2)
+    assert gw.theory.chi_1("selu", 1.0, 0.0, q=1.0) == pytest.approx(exact, rel=1e-10)
+    relu_slope = gw.theory.gaussian_expectation(lambda z: (z > 0).astype(float), 1.0)
+    assert float(relu_slope) == pytest.approx(0.5, abs=1e-12)
