@@ -364,7 +364,7 @@ class MasterWeights:
         self.grads: list[Array] = [np.zeros_like(p) for p in self.params]
 
     def load_grads(self, grads: Sequence[Array]) -> list[Array]:
-        """Copy the network's gradients into :attr:`grads` (exactly: float16 fits in float32).
+        """Copy the network's gradients into ``grads`` (exactly: float16 fits in float32).
 
         Parameters
         ----------
@@ -374,7 +374,7 @@ class MasterWeights:
         Returns
         -------
         list of ndarray
-            :attr:`grads`, the arrays themselves.
+            ``grads``, the arrays themselves.
 
         Raises
         ------

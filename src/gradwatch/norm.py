@@ -219,7 +219,7 @@ class BatchNorm(_AffineNormalisation):
         \hat\sigma^2 \leftarrow (1 - m)\,\hat\sigma^2 + m\,\tfrac{B}{B-1}\,\sigma_B^2,
 
     with the unbiased variance of the batch of :math:`B` samples. In evaluation mode
-    (:meth:`eval`) the running statistics standardise and nothing is updated. All of this is
+    (``eval()``) the running statistics standardise and nothing is updated. All of this is
     ``torch.nn.BatchNorm1d(n, eps, momentum)``.
 
     Parameters
@@ -241,7 +241,7 @@ class BatchNorm(_AffineNormalisation):
     running_mean, running_var : ndarray, shape (n,)
         Buffers, not parameters: zeros and ones at first.
     training : bool
-        True at first; :meth:`train` and :meth:`eval` set it.
+        True at first; ``train()`` and ``eval()`` set it.
 
     Raises
     ------

@@ -13,8 +13,9 @@ network but with one shared matrix. When the spectral radius of :math:`W_{hh}` i
 gradient vanishes over time; above 1 it can explode (Bengio, Simard & Frasconi 1994; Pascanu,
 Mikolov & Bengio 2013).
 
-:class:`Recurrent` holds what every recurrent network of the package shares (the gated ones,
-:class:`gradwatch.LSTM` and :class:`gradwatch.GRU`, are in :mod:`gradwatch.gated`): the input
+:class:`~gradwatch.rnn.Recurrent` holds what every recurrent network of the package shares
+(the gated ones, :class:`gradwatch.LSTM` and :class:`gradwatch.GRU`, are in
+:mod:`gradwatch.gated`): the input
 checks, the linear read-out, the parameter lists, and truncated backpropagation through time
 (``bptt_steps``).
 """
@@ -269,8 +270,8 @@ class RNN(Recurrent):
     recurrent_init : str or callable, default "orthogonal"
         Initialiser of :math:`W_{hh}`.
     bptt_steps : int, optional
-        Truncated backpropagation through time over this many steps (see :class:`Recurrent`);
-        default: through every step.
+        Truncated backpropagation through time over this many steps (see
+        :class:`~gradwatch.rnn.Recurrent`); default: through every step.
     seed : int or numpy.random.Generator, default 0
     dtype : numpy floating dtype, default float64
 
@@ -397,7 +398,7 @@ class RNN(Recurrent):
         :math:`\lVert \partial L/\partial h_t \rVert` for each step ``t`` (entry 0 is the
         first step), the quantity that vanishes or explodes over time. With ``bptt_steps`` set,
         the gradient stops at the state ``bptt_steps`` steps before the end (see
-        :class:`Recurrent`).
+        :class:`~gradwatch.rnn.Recurrent`).
 
         Parameters
         ----------

@@ -473,8 +473,9 @@ def summarise(
         ``large_overflows`` (the number of seeds whose gradients overflowed); ``lost``: the
         fraction of updates lost in the first and in the last layer (mean over seeds);
         ``train``: the settings of the runs, and per mode the final loss (mean of the last 20
-        steps), the skipped steps, the first skipped step (-1 if none), the final and the smallest and
-        largest scale, the growths, and the mean fraction of zero first-layer gradients.
+        steps), the skipped steps, the first skipped step (-1 if none), the final and the
+        smallest and largest scale, the growths, and the mean fraction of zero first-layer
+        gradients.
 
     Examples
     --------
