@@ -318,3 +318,313 @@ def test_layer_values_are_the_traces_activations_and_deltas() -> None:
     passed = gw.diagnostics.trace(net, x, y)
     for mine, theirs in zip([*a, *g], [*passed.a, *passed.dz], strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+# --- networks of blocks: MLP(norm=..., residual=...) and Sequential ---------------------------
+
+
+def _hand_built() -> gw.Sequential:
+    return gw.Sequential(
+        [
+            gw.Dense(4, 6, activation="identity", rng=0),
+            gw.BatchNorm(6),
+            gw.ActivationLayer("tanh"),
+            gw.Residual(gw.Sequential([gw.LayerNorm(6), gw.Dense(6, 6, activation="relu", rng=1)])),
+            gw.Dense(6, 2, activation="identity", rng=2),
+        ]
+    )
+
+
+BLOCK_NETWORKS = {
+    "layer": lambda: gw.MLP([4, 6, 6, 6, 2], activation="tanh", norm="layer", seed=0),
+    "batch": lambda: gw.MLP([4, 6, 6, 6, 2], activation="relu", norm="batch", seed=0),
+    "residual": lambda: gw.MLP([4, 6, 6, 6, 2], activation="relu", residual=True, seed=0),
+    "layer-residual": lambda: gw.MLP(
+        [4, 6, 6, 6, 2], activation="tanh", norm="layer", residual=True, seed=0
+    ),
+    "sequential": _hand_built,
+}
+
+
+def _batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    return rng.normal(size=(8, 4)), rng.normal(size=(8, 2)), rng.normal(size=(8, 2))
+
+
+def _by_hand(net: gw.Sequential, x: np.ndarray, dy: np.ndarray) -> tuple[list, list]:
+    """Block by block, forward then backward: the gradient at each boundary, each block's grads."""
+    a = x
+    for block in net.layers:
+        a = block.forward(a)
+    grad, boundary = dy, [dy]
+    for block in reversed(net.layers):
+        grad = block.backward(grad)
+        boundary.append(grad)
+    return boundary[::-1], [[g.copy() for g in block.grads()] for block in net.layers]
+
+
+@pytest.mark.parametrize("kind", BLOCK_NETWORKS)
+def test_block_gradients_match_a_block_by_block_backward(kind: str) -> None:
+    net = BLOCK_NETWORKS[kind]()
+    x, _, dy = _batch()
+    norms = gw.diagnostics.backprop_norms(net, x, dy=dy)
+    passed = gw.diagnostics.block_trace(net, x, dy=dy)
+    boundary, grads = _by_hand(net, x, dy)
+    assert norms.shape == (len(net.layers) + 1,)
+    expected = [np.linalg.norm(g) / np.sqrt(len(x)) for g in boundary]
+    np.testing.assert_allclose(norms, expected, rtol=1e-12)
+    for mine, theirs in zip(passed.grads, grads, strict=True):
+        for g, g0 in zip(mine, theirs, strict=True):
+            np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-15)
+    # weight_grad_norms reads the network's own gradients, set here by the manual backward
+    matrices = [
+        np.sqrt(
+            sum(np.sum(g * g) for p, g in zip(b.params(), b.grads(), strict=True) if p.ndim == 2)
+        )
+        for b in net.layers
+    ]
+    np.testing.assert_allclose(gw.diagnostics.weight_grad_norms(net), matrices, rtol=1e-12)
+    profile = gw.diagnostics.depth_profile(net, n_samples=8, seed=0)
+    assert profile.shape == (len(net.layers) + 1,)
+    assert profile[0] == 1.0
+
+
+@pytest.mark.parametrize("kind", BLOCK_NETWORKS)
+def test_block_stats_have_one_row_per_block(kind: str) -> None:
+    net = BLOCK_NETWORKS[kind]()
+    x, y, _ = _batch()
+    stats = gw.diagnostics.layer_stats(net, x, y, optimizer=gw.optim.SGD(lr=0.1))
+    passed = gw.diagnostics.block_trace(net, x, y)
+    n_blocks = len(net.layers)
+    assert len(stats) == n_blocks
+    assert stats.shape[0] == (4, 6)
+    assert stats.shape[-1] == (6, 2)
+    assert stats.activation[-1] == "identity"
+    assert stats.loss == pytest.approx(net.loss_and_grads(x, y)[0])
+    for i, block in enumerate(net.layers):
+        weights = [p for p in block.params() if p.ndim == 2]
+        dW = [g for p, g in zip(block.params(), passed.grads[i], strict=True) if p.ndim == 2]
+        if weights:
+            joined = np.concatenate([g.ravel() for g in dW])
+            assert stats.grad_norm[i] == pytest.approx(np.linalg.norm(joined))
+            w_std = np.std(np.concatenate([w.ravel() for w in weights]))
+            assert stats.grad_data[i] == pytest.approx(np.std(joined) / w_std)
+        else:  # a normalisation or an activation alone: no weight matrix
+            assert stats.grad_norm[i] == 0.0
+            assert np.isnan(stats.grad_data[i])
+        assert stats.act_mean[i] == pytest.approx(np.mean(passed.a[i]))
+        assert stats.delta_norm[i] == pytest.approx(np.linalg.norm(passed.dz[i]) / np.sqrt(8))
+    assert stats.update_data is not None
+    np.testing.assert_allclose(stats.update_data, 0.1 * stats.grad_data)  # SGD: lr x grad:data
+    report = gw.diagnostics.health(stats)
+    assert report.verdict in gw.diagnostics.VERDICTS
+    assert len(report.layer_verdicts) == n_blocks
+    assert repr(stats).count("\n") == n_blocks + 1
+    a, g = gw.diagnostics.layer_values(net, x, y)
+    assert len(a) == len(g) == n_blocks
+
+
+def test_hand_built_sequential_columns() -> None:
+    stats = gw.diagnostics.layer_stats(_hand_built(), *_batch()[:2])
+    assert stats.activation == ("identity", "none", "tanh", "relu", "identity")
+    assert stats.shape == ((4, 6), (6, 6), (6, 6), (6, 6), (6, 2))
+    assert stats.saturation[1] is None  # the BatchNorm block has no activation
+    assert stats.saturation[2] is not None  # tanh
+    assert stats.dead[3] is not None  # relu inside the residual block
+
+
+def _batch_norms(layer: gw.Layer) -> list[gw.BatchNorm]:
+    if isinstance(layer, gw.Sequential):
+        return [norm for inner in layer.layers for norm in _batch_norms(inner)]
+    if isinstance(layer, gw.Residual):
+        return _batch_norms(layer.block)
+    return [layer] if isinstance(layer, gw.BatchNorm) else []
+
+
+@pytest.mark.parametrize("kind", BLOCK_NETWORKS)
+def test_a_block_diagnostic_leaves_the_network_as_it_was(kind: str) -> None:
+    net = BLOCK_NETWORKS[kind]()
+    x, y, dy = _batch()
+    net.loss_and_grads(-x, y)  # some gradients of another batch, to keep
+    grads = net.grads()
+    kept = [g.copy() for g in grads]
+    norms = _batch_norms(net)
+    assert bool(norms) == (kind in {"batch", "sequential"})
+    statistics = [(n.running_mean.copy(), n.running_var.copy()) for n in norms]
+    params = [p.copy() for p in net.params()]
+    gw.diagnostics.block_trace(net, x, dy=dy)
+    gw.diagnostics.backprop_norms(net, x)
+    gw.diagnostics.layer_stats(net, x, y, optimizer=gw.optim.Adam(lr=0.1))
+    gw.diagnostics.layer_values(net, x, y)
+    gw.diagnostics.depth_profile(net)
+    gw.diagnostics.jacobians(net.eval(), x[0])
+    net.train()
+    for g, g_now, g0 in zip(grads, net.grads(), kept, strict=True):
+        assert g is g_now  # the same arrays, written back in place
+        np.testing.assert_array_equal(g, g0)
+    for p, p0 in zip(net.params(), params, strict=True):
+        np.testing.assert_array_equal(p, p0)
+    for n, (mean, var) in zip(norms, statistics, strict=True):
+        np.testing.assert_array_equal(n.running_mean, mean)
+        np.testing.assert_array_equal(n.running_var, var)
+
+
+def test_saturation_and_dead_units_are_read_inside_a_residual_block() -> None:
+    branch = gw.Dense(4, 4, activation="identity", init="ones")
+    branch.W[...] = 10.0
+    net = gw.Sequential([gw.Residual(gw.Sequential([gw.ActivationLayer("tanh"), branch]))])
+    x, y = np.full((3, 4), 0.1), np.zeros((3, 4))
+    stats = gw.diagnostics.layer_stats(net, x, y)
+    # tanh(0.1) is far from its tails; the sum 0.1 + 40 tanh(0.1) ~ 4.1 would look saturated
+    assert stats.saturation == (0.0,)
+    assert stats.act_mean[0] == pytest.approx(0.1 + 40 * np.tanh(0.1))
+    assert gw.diagnostics.layer_stats(net, 5 * np.ones((3, 4)), y).saturation == (1.0,)
+
+    relu = gw.Sequential([gw.Residual(gw.Sequential([gw.ActivationLayer("relu"), branch]))])
+    stats = gw.diagnostics.layer_stats(relu, -np.ones((3, 4)), y)
+    assert stats.dead == (1.0,)  # the relu's input is negative: every unit dead
+    assert stats.act_mean[0] == -1.0  # the block passes its input through unchanged
+
+
+def test_saturation_of_a_normalised_residual_mlp_matches_its_activation_layers() -> None:
+    net = gw.MLP([4, 6, 6, 6, 2], activation="tanh", norm="layer", residual=True, seed=0)
+    x, y, _ = _batch()
+    stats = gw.diagnostics.layer_stats(net, 3 * x, y)
+    h = net.layers[0].forward(3 * x)
+    for i, block in enumerate(net.layers[1:-1], start=1):
+        norm, act, _ = block.block.layers
+        activated = act.forward(norm.forward(h))
+        assert stats.saturation[i] == np.mean(np.abs(activated) >= 0.97)
+        h = block.forward(h)
+    assert any(s for s in stats.saturation[1:-1])  # the check compared something
+
+
+def test_block_path_agrees_with_the_plain_path() -> None:
+    """A Sequential whose blocks each wrap one Dense layer gives the plain MLP's numbers."""
+    plain = gw.MLP([3, 5, 4, 2], activation="relu", seed=1)
+    wrapped = gw.Sequential([gw.Sequential([layer]) for layer in plain.layers])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    mine = gw.diagnostics.layer_stats(wrapped, x, y, optimizer=gw.optim.Adam(lr=0.01))
+    theirs = gw.diagnostics.layer_stats(plain, x, y, optimizer=gw.optim.Adam(lr=0.01))
+    assert repr(mine) == repr(theirs)
+    for key in ("act_mean", "act_std", "delta_norm", "grad_norm", "grad_data", "update_data"):
+        np.testing.assert_allclose(getattr(mine, key), getattr(theirs, key), rtol=1e-12)
+    assert (mine.saturation, mine.dead, mine.shape) == (
+        theirs.saturation,
+        theirs.dead,
+        theirs.shape,
+    )
+    np.testing.assert_allclose(
+        gw.diagnostics.jacobians(wrapped, x[0]).product,
+        gw.diagnostics.jacobians(plain, x[0]).product,
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        gw.diagnostics.backprop_norms(wrapped, x), gw.diagnostics.backprop_norms(plain, x)
+    )
+
+
+def test_plain_mlp_numbers_are_unchanged() -> None:
+    """Values of the per-layer path, recorded before networks of blocks were measured."""
+    net = gw.MLP([3, 5, 4, 2], activation="tanh", seed=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    stats = gw.diagnostics.layer_stats(net, x, y, optimizer=gw.optim.SGD(lr=0.1, momentum=0.9))
+    expected = {
+        "act_mean": [-0.0150671719, 0.1321119428, -0.0141527451],
+        "act_std": [0.5983721958, 0.4051712517, 0.4348869412],
+        "delta_norm": [0.0869956924, 0.1589537672, 0.1731601838],
+        "grad_norm": [0.2093804597, 0.5482587446, 0.4020832205],
+        "grad_data": [0.102940655, 0.2710986007, 0.1896521803],
+        "update_data": [0.0102940655, 0.0271098601, 0.018965218],
+    }
+    for key, values in expected.items():
+        np.testing.assert_allclose(getattr(stats, key), values, atol=1e-9)
+    assert stats.saturation == pytest.approx((1 / 30, 0.0, None))
+    assert stats.loss == pytest.approx(0.5397200865346417, rel=1e-12)
+    np.testing.assert_allclose(
+        gw.diagnostics.backprop_norms(net, x, seed=0),
+        [0.3496901187, 0.6777322168, 0.9634283308, 0.9963424606],
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        gw.diagnostics.depth_profile(net, 8, seed=0),
+        [1.0, 0.9779603849, 0.6984012883, 0.3858686601],
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        gw.diagnostics.jacobians(net, x[0]).product,
+        [[-0.600635091, 0.5117471417, -0.369801932], [0.6578644971, -0.298575347, 0.1789873283]],
+        atol=1e-9,
+    )
+
+
+@pytest.mark.parametrize("kind", ["layer-residual", "batch", "sequential"])
+def test_block_jacobians_match_finite_differences(kind: str) -> None:
+    net = BLOCK_NETWORKS[kind]().eval()  # BatchNorm standardises one sample with running stats
+    x = np.random.default_rng(3).normal(size=4)
+    jac = gw.diagnostics.jacobians(net, x)
+    steps = 1e-6 * np.eye(4)  # one sample per input direction: eval-mode layers act per sample
+    numeric = (net.forward(x + steps) - net.forward(x - steps)).T / 2e-6
+    np.testing.assert_allclose(jac.product, numeric, atol=1e-7)
+    assert len(jac.layers) == len(net.layers)
+    assert jac.layers[0].shape == (6, 4)
+
+
+def test_block_jacobian_of_a_residual_block_is_identity_plus_branch() -> None:
+    dense = gw.Dense(3, 3, rng=0)  # tanh
+    net = gw.Sequential([gw.Residual(dense)])
+    x = np.array([0.1, -0.2, 0.3])
+    expected = np.eye(3) + (1 - np.tanh(x @ dense.W + dense.b) ** 2)[:, None] * dense.W.T
+    np.testing.assert_allclose(gw.diagnostics.jacobians(net, x).layers[0], expected, rtol=1e-12)
+
+
+def test_block_networks_errors() -> None:
+    net = BLOCK_NETWORKS["batch"]()
+    with pytest.raises(ValueError, match="more than one sample"):
+        gw.diagnostics.jacobians(net, np.ones(4))  # training mode: batch statistics
+    with pytest.raises(ValueError, match=r"MLP.layers holds a Sequential at layers\[0\]"):
+        gw.diagnostics.trace(net, np.ones((2, 4)))
+    with pytest.raises(ValueError, match="block_trace"):
+        gw.diagnostics.trace(gw.Sequential([gw.Dense(2, 2), gw.LayerNorm(2)]), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="features"):
+        gw.diagnostics.layer_stats(net, np.ones((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="not both"):
+        gw.diagnostics.block_trace(net, np.ones((2, 4)), np.zeros((2, 2)), dy=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="dy has shape"):
+        gw.diagnostics.block_trace(net, np.ones((2, 4)), dy=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="takes any width"):
+        gw.diagnostics.depth_profile(gw.Sequential([gw.ActivationLayer("tanh")]))
+
+
+class Double(gw.Layer):
+    """A layer of one's own, without parameters or activation."""
+
+    def forward(self, x):
+        return 2.0 * x
+
+    def backward(self, dy):
+        return 2.0 * dy
+
+
+def test_a_custom_block_without_activation() -> None:
+    net = gw.Sequential([gw.Dense(2, 3, rng=0), Double(), gw.Dense(3, 1, rng=1)])
+    x, y = np.ones((4, 2)), np.zeros((4, 1))
+    stats = gw.diagnostics.layer_stats(net, x, y)
+    passed = gw.diagnostics.block_trace(net, x, y)
+    assert stats.activation == ("tanh", "none", "tanh")
+    assert stats.shape[1] == (3, 3)
+    assert (stats.saturation[1], stats.dead[1]) == (None, None)
+    # without an activation layer, the gradient is read at the block's output
+    np.testing.assert_array_equal(passed.dz[1], passed.da[2])
+    np.testing.assert_allclose(passed.da[1], 2 * passed.da[2])
+
+
+def test_diagnose_reports_per_block() -> None:
+    x, y = _batch()[:2]
+    net = BLOCK_NETWORKS["layer-residual"]()
+    result = gw.diagnostics.diagnose(net, x, y, gw.optim.SGD(lr=0.01), steps=2)
+    assert len(result.stats) == len(result.report.layer_verdicts) == len(net.layers)
+    assert len(result.activations) == len(net.layers)
+    assert result.history.steps == 2

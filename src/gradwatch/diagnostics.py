@@ -4,6 +4,11 @@ Every measurement reads one forward and backward pass, :func:`trace`, which keep
 pre-activations, activations and backpropagated gradients. The predictions these measurements
 are compared with are in :mod:`gradwatch.theory`.
 
+A network whose ``layers`` are not all :class:`~gradwatch.Dense` (``MLP(norm=...)``,
+``MLP(residual=True)``, any :class:`~gradwatch.Sequential`) is measured block by block: one
+entry per element of ``net.layers``, read from :func:`block_trace`, which runs each block's
+own ``forward`` and ``backward``. A plain MLP keeps the per-layer pass of :func:`trace`.
+
 Examples
 --------
 >>> import numpy as np
@@ -16,9 +21,10 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,17 +38,21 @@ from gradwatch._validation import (
     check_positive_int,
     make_rng,
 )
-from gradwatch.network import MLP
+from gradwatch.layers import ActivationLayer, Dense, Layer, Residual
+from gradwatch.network import MLP, Sequential
+from gradwatch.norm import BatchNorm
 from gradwatch.optim import SGD
 from gradwatch.training import History, train
 
 __all__ = [
+    "BlockTrace",
     "Diagnosis",
     "HealthReport",
     "Jacobians",
     "LayerStats",
     "Trace",
     "backprop_norms",
+    "block_trace",
     "chi_1_comparison",
     "compare_initialisations",
     "depth_profile",
@@ -174,7 +184,8 @@ def trace(
     ------
     ValueError
         If ``x`` does not fit the network (see :meth:`gradwatch.MLP.forward`), ``dy`` does not
-        have the output's shape, or both ``y`` and ``dy`` are given.
+        have the output's shape, or both ``y`` and ``dy`` are given; or if ``net.layers`` are
+        not all :class:`~gradwatch.Dense` layers (use :func:`block_trace`).
 
     Examples
     --------
@@ -191,6 +202,11 @@ def trace(
     """
     if y is not None and dy is not None:
         raise ValueError("give the targets y (with loss) or the output gradient dy, not both")
+    if not _is_plain(net):
+        raise ValueError(
+            f"trace needs a network of Dense layers, but {type(net).__name__}.layers holds "
+            f"{_first_block_name(net)}; use block_trace for a network of blocks"
+        )
     net.forward(x)  # checks x and raises an error that names it
     checked = a = np.asarray(as_float_array(x, "x"), dtype=net.dtype)
     zs: list[Array] = []
@@ -200,18 +216,7 @@ def trace(
         a = layer.activation(z)
         zs.append(z)
         outputs.append(a)
-    value: float | None = None
-    grad: Array
-    if y is not None:
-        value, grad = losses.get(loss).value_and_grad(a, y)
-        grad = np.asarray(grad, dtype=net.dtype)
-    elif dy is not None:
-        grad = as_float_array(dy, "dy")
-        if grad.shape != a.shape:
-            raise ValueError(f"dy has shape {grad.shape} but the output has shape {a.shape}")
-        grad = np.asarray(grad, dtype=net.dtype)
-    else:
-        grad = make_rng(seed, "seed").standard_normal(a.shape).astype(net.dtype)
+    value, grad = _output_gradient(a, y, loss, dy, seed, net.dtype)
     da: list[Array] = [grad]
     dz: list[Array] = []
     for layer, z in zip(reversed(net.layers), reversed(zs), strict=True):
@@ -229,6 +234,303 @@ def trace(
     )
 
 
+def _output_gradient(
+    a: Array,
+    y: Array | None,
+    loss: str | losses.Loss,
+    dy: Array | None,
+    seed: int | np.random.Generator,
+    dtype: np.dtype[Any],
+) -> tuple[float | None, Array]:
+    """Return the loss (None without targets) and the gradient at the output ``a``."""
+    if y is not None:
+        value, grad = losses.get(loss).value_and_grad(a, y)
+        return value, np.asarray(grad, dtype=dtype)
+    if dy is not None:
+        grad = as_float_array(dy, "dy")
+        if grad.shape != a.shape:
+            raise ValueError(f"dy has shape {grad.shape} but the output has shape {a.shape}")
+        return None, np.asarray(grad, dtype=dtype)
+    return None, make_rng(seed, "seed").standard_normal(a.shape).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# The same pass block by block, for networks that are not a plain stack of Dense layers.
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_plain(net: Any) -> bool:
+    """Tell whether ``net.layers`` are all Dense layers, which the per-layer :func:`trace` reads."""
+    return all(isinstance(layer, Dense) for layer in net.layers)
+
+
+def _first_block_name(net: Any) -> str:
+    """Name the first element of ``net.layers`` that is not a Dense layer, for error messages."""
+    i, block = next((i, b) for i, b in enumerate(net.layers) if not isinstance(b, Dense))
+    return f"a {type(block).__name__} at layers[{i}]"
+
+
+def _sublayers(layer: Layer) -> list[Layer]:
+    """``layer`` and every layer inside it, in the order its forward pass runs them."""
+    if isinstance(layer, Sequential):
+        return [layer, *(inner for sub in layer.layers for inner in _sublayers(sub))]
+    if isinstance(layer, Residual):
+        return [layer, *_sublayers(layer.block)]
+    return [layer]
+
+
+def _activation_layer(block: Layer) -> Dense | ActivationLayer | None:
+    """Return the layer whose activation stands for ``block``: its last nonlinearity.
+
+    The last :class:`ActivationLayer` or :class:`Dense` whose activation is not the identity;
+    the last of them if all are the identity; None if the block has neither.
+    """
+    candidates = [
+        layer for layer in _sublayers(block) if isinstance(layer, (Dense, ActivationLayer))
+    ]
+    nonlinear = [
+        layer for layer in candidates if not isinstance(layer.activation, activations.Identity)
+    ]
+    chosen = nonlinear or candidates
+    return chosen[-1] if chosen else None
+
+
+@contextlib.contextmanager
+def _listening(layer: Layer, record: dict[str, Array]) -> Iterator[None]:
+    """Record ``layer``'s forward input (``x``) and output (``a``) and its backward ``dy``.
+
+    The layer's own methods still run; the recording wrappers are instance attributes that
+    shadow them until the block exits.
+    """
+    forward, backward = layer.forward, layer.backward
+
+    def recorded_forward(x: Array, /) -> Array:
+        record["x"] = x
+        record["a"] = a = forward(x)
+        return a
+
+    def recorded_backward(dy: Array, /, **options: Any) -> Any:
+        record["dy"] = dy
+        return backward(dy, **options)
+
+    attributes = vars(layer)
+    attributes["forward"], attributes["backward"] = recorded_forward, recorded_backward
+    try:
+        yield
+    finally:
+        del attributes["forward"], attributes["backward"]
+
+
+@contextlib.contextmanager
+def _state_kept(blocks: Sequence[Layer]) -> Iterator[None]:
+    """Put back the blocks' gradients and BatchNorm running statistics on exit, in place."""
+    saved = [g.copy() for block in blocks for g in block.grads()]
+    norms = [
+        layer for block in blocks for layer in _sublayers(block) if isinstance(layer, BatchNorm)
+    ]
+    statistics = [(norm.running_mean.copy(), norm.running_var.copy()) for norm in norms]
+    try:
+        yield
+    finally:
+        current = [g for block in blocks for g in block.grads()]
+        for grad, kept in zip(current, saved, strict=True):
+            np.copyto(grad, kept)
+        for norm, (mean, var) in zip(norms, statistics, strict=True):
+            np.copyto(norm.running_mean, mean)
+            np.copyto(norm.running_var, var)
+
+
+def _network_input(net: Any, x: Array) -> Array:
+    """``x`` checked as the network's own forward pass checks it, in the network's dtype."""
+    if isinstance(net, Sequential):
+        return net._check_input(x)
+    return np.asarray(as_float_array(x, "x"), dtype=net.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class BlockTrace:
+    r"""One forward and backward pass through a network of blocks, with every block's values.
+
+    A block is an element of ``net.layers``: a :class:`~gradwatch.Dense` layer, a
+    :class:`~gradwatch.Sequential` (``MLP(norm=...)``), a :class:`~gradwatch.Residual`
+    (``MLP(residual=True)``) or any :class:`~gradwatch.layers.Layer`. Lists run from the input
+    to the output, one entry per block, except ``da``, which has one more, for the input.
+
+    Each block is represented by its *activation layer*: the last
+    :class:`~gradwatch.ActivationLayer` or :class:`~gradwatch.Dense` inside it whose activation
+    is not the identity (the last of them if all are; none if it has neither). ``z``,
+    ``activated`` and ``dz`` are read at that layer, inside the block: for
+    ``Residual(Sequential([LayerNorm, ActivationLayer, Dense]))`` they belong to the
+    ActivationLayer, not to the sum :math:`x + f(x)`. Made by :func:`block_trace`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n_samples, n_in)
+        The input, in the network's dtype.
+    a : list of ndarray, shape (n_samples, n_out of the block) each
+        Output of each block; ``a[-1]`` is the network's output.
+    da : list of ndarray, length n_blocks + 1
+        Gradient at each block boundary: ``da[0]`` is :math:`\partial L/\partial x`, ``da[l]``
+        the gradient at the output of block ``l`` (counting from 1), ``da[-1]`` the gradient
+        that arrived at the output.
+    activation : tuple of (Activation or None)
+        The activation of each block's activation layer; None if the block has none.
+    z : list of (ndarray or None)
+        Input of each block's activation layer, its pre-activations (for a Dense layer,
+        :math:`x W + b`); None if the block has none.
+    activated : list of (ndarray or None)
+        Output of each block's activation layer, :math:`g(z)`; None if the block has none.
+    dz : list of ndarray
+        :math:`\partial L/\partial z = \partial L/\partial g(z) \odot g'(z)` at each block's
+        activation layer; for a block without one, the gradient at its output, ``da[l]``.
+    grads : list of list of ndarray
+        Copies of each block's ``grads()`` as this pass set them, in the order of its
+        ``params()``. The network's own gradients were put back.
+    loss : float or None
+        The loss, when :func:`block_trace` was given targets; ``None`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([2, 3, 3, 1], activation="relu", residual=True, seed=0)
+    >>> t = gw.diagnostics.block_trace(net, np.ones((4, 2)), dy=np.ones((4, 1)))
+    >>> len(t.a), len(t.da), [act.name for act in t.activation]
+    (3, 4, ['relu', 'relu', 'identity'])
+    """
+
+    x: Array
+    a: list[Array]
+    da: list[Array]
+    activation: tuple[activations.Activation | None, ...]
+    z: list[Array | None]
+    activated: list[Array | None]
+    dz: list[Array]
+    grads: list[list[Array]]
+    loss: float | None
+
+
+def block_trace(
+    net: Sequential,
+    x: Array,
+    y: Array | None = None,
+    *,
+    loss: str | losses.Loss = "mse",
+    dy: Array | None = None,
+    seed: int | np.random.Generator = 0,
+) -> BlockTrace:
+    r"""Run ``net`` forward and backward block by block and keep every block's values.
+
+    Forward, ``a = block.forward(a)`` for each element of ``net.layers``; backward, from the
+    output gradient (as in :func:`trace`: that of ``loss`` when targets ``y`` are given, ``dy``
+    when it is given, else a standard normal draw from ``seed``), ``g = block.backward(g)`` in
+    reverse, each block's own methods. Along the way each block's activation layer (see
+    :class:`BlockTrace`) records its input, output and incoming gradient.
+
+    Works for any network whose ``layers`` have the :class:`~gradwatch.layers.Layer` interface,
+    a plain MLP included (its blocks are its Dense layers, and the numbers agree with
+    :func:`trace`'s). The forward caches are left holding this batch, as after any forward pass;
+    the network's gradients and every :class:`~gradwatch.BatchNorm`'s running statistics are
+    put back as they were, in place, so the measurement is not a training step. A layer that
+    replaces its gradient arrays instead of writing into them keeps the new arrays, holding
+    the old values. BatchNorm layers run in the mode the network is in.
+
+    Parameters
+    ----------
+    net : Sequential
+        An :class:`~gradwatch.MLP` (with any ``norm`` and ``residual``) or a
+        :class:`~gradwatch.Sequential`.
+    x, y, loss, dy, seed
+        As for :func:`trace`: the input, of shape ``(n_samples, n_in)``, and what starts the
+        backward pass (targets and a loss, an output gradient, or the seed of a random one).
+
+    Returns
+    -------
+    BlockTrace
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not fit the network, ``dy`` does not have the output's shape, or both
+        ``y`` and ``dy`` are given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> net = gw.MLP([2, 4, 4, 1], activation="tanh", norm="layer", seed=0)
+    >>> x, y = np.ones((5, 2)), np.zeros((5, 1))
+    >>> t = gw.diagnostics.block_trace(net, x, y)
+    >>> [a.shape for a in t.a], [len(g) for g in t.grads]
+    ([(5, 4), (5, 4), (5, 1)], [4, 4, 2])
+    >>> loss, grads = net.loss_and_grads(x, y)      # the network's own backward pass agrees
+    >>> bool(np.isclose(t.loss, loss) and np.allclose(t.grads[0][0], grads[0]))
+    True
+    """
+    if y is not None and dy is not None:
+        raise ValueError("give the targets y (with loss) or the output gradient dy, not both")
+    blocks: list[Layer] = list(net.layers)
+    probes = [_activation_layer(block) for block in blocks]
+    records: dict[int, dict[str, Array]] = {id(p): {} for p in probes if p is not None}
+    with _state_kept(blocks), contextlib.ExitStack() as stack:
+        for key, listened in {id(p): p for p in probes if p is not None}.items():
+            stack.enter_context(_listening(listened, records[key]))
+        checked = a = _network_input(net, x)
+        outputs: list[Array] = []
+        for block in blocks:
+            a = block.forward(a)
+            outputs.append(a)
+        value, grad = _output_gradient(a, y, loss, dy, seed, net.dtype)
+        da: list[Array] = [grad]
+        for block in reversed(blocks):
+            grad = block.backward(grad)
+            da.append(grad)
+        grads = [[g.copy() for g in block.grads()] for block in blocks]
+    da.reverse()
+    found: list[activations.Activation | None] = []
+    zs: list[Array | None] = []
+    activated: list[Array | None] = []
+    dz: list[Array] = []
+    for i, probe in enumerate(probes):
+        record = records[id(probe)] if probe is not None else {}
+        if probe is None or "dy" not in record:  # no activation layer, or the block skipped it
+            found.append(None)
+            zs.append(None)
+            activated.append(None)
+            dz.append(da[i + 1])
+            continue
+        z = record["x"] if isinstance(probe, ActivationLayer) else record["x"] @ probe.W + probe.b
+        found.append(probe.activation)
+        zs.append(z)
+        activated.append(record["a"])
+        dz.append(record["dy"] * probe.activation.derivative(z))
+    return BlockTrace(
+        x=checked,
+        a=outputs,
+        da=da,
+        activation=tuple(found),
+        z=zs,
+        activated=activated,
+        dz=dz,
+        grads=grads,
+        loss=None if value is None else float(value),
+    )
+
+
+def _run(
+    net: Any,
+    x: Array,
+    y: Array | None = None,
+    *,
+    loss: str | losses.Loss = "mse",
+    dy: Array | None = None,
+    seed: int | np.random.Generator = 0,
+) -> Trace | BlockTrace:
+    """:func:`trace` for a network of Dense layers, :func:`block_trace` for any other."""
+    run = trace if _is_plain(net) else block_trace
+    return run(net, x, y, loss=loss, dy=dy, seed=seed)
+
+
 def backprop_norms(
     net: Any, x: Array, dy: Array | None = None, seed: int | np.random.Generator = 0
 ) -> Array:
@@ -236,11 +538,14 @@ def backprop_norms(
 
     Reads :func:`trace` and records the root-mean-square over samples of
     :math:`\lVert \partial L/\partial a^{(l)} \rVert`, where :math:`a^{(0)} = x` is the input
-    and :math:`a^{(L)} = y` the output.
+    and :math:`a^{(L)} = y` the output. For a network of blocks (``MLP(norm=...)``,
+    ``MLP(residual=True)``, a :class:`~gradwatch.Sequential`) it reads :func:`block_trace`:
+    :math:`a^{(l)}` is then the output of block ``l``, and the entries are the gradient at each
+    block boundary.
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     x : ndarray, shape (n_samples, n_in)
     dy : ndarray, shape (n_samples, n_out), optional
         The gradient arriving at the output. By default a standard normal draw from ``seed``,
@@ -262,7 +567,7 @@ def backprop_norms(
     >>> bool(np.allclose(norms, norms[-1]))   # orthogonal weights keep the norm exactly
     True
     """
-    passed = trace(net, x, dy=dy, seed=seed)
+    passed = _run(net, x, dy=dy, seed=seed)
     n_samples = max(passed.x.shape[0], 1)
     return np.asarray([float(np.linalg.norm(g)) / np.sqrt(n_samples) for g in passed.da])
 
@@ -271,7 +576,9 @@ def weight_grad_norms(net: Any) -> Array:
     r"""Frobenius norm :math:`\lVert \partial L/\partial W^{(l)} \rVert` of each layer's weights.
 
     Read after a backward pass of the network's own (``net.loss_and_grads`` or
-    ``net.backward``); the measurements of this module leave ``dW`` unchanged.
+    ``net.backward``); the measurements of this module leave ``dW`` unchanged. For a network of
+    blocks, one entry per block: the norm of all its weight-matrix gradients taken together
+    (the gradients of its 2-D parameters; 0 for a block with none, such as a normalisation).
 
     Returns
     -------
@@ -285,8 +592,33 @@ def weight_grad_norms(net: Any) -> Array:
     >>> _ = net.loss_and_grads(np.ones((3, 2)), np.zeros((3, 1)))
     >>> gw.diagnostics.weight_grad_norms(net).shape
     (2,)
+    >>> net = gw.MLP([2, 4, 4, 1], norm="batch", residual=True, seed=0)
+    >>> _ = net.loss_and_grads(np.eye(2), np.zeros((2, 1)))
+    >>> gw.diagnostics.weight_grad_norms(net).shape     # one per block
+    (3,)
     """
-    return np.asarray([float(np.linalg.norm(layer.dW)) for layer in net.layers])
+    if _is_plain(net):
+        return np.asarray([float(np.linalg.norm(layer.dW)) for layer in net.layers])
+    return np.asarray(
+        [
+            float(np.linalg.norm(_joined(_matrices(block.params(), block.grads()))))
+            for block in net.layers
+        ]
+    )
+
+
+def _matrices(params: Sequence[Array], arrays: Sequence[Array]) -> list[Array]:
+    """Keep the entries of ``arrays`` that belong to a weight matrix, a 2-D entry of ``params``."""
+    return [a for p, a in zip(params, arrays, strict=True) if p.ndim == 2]
+
+
+def _joined(arrays: Sequence[Array]) -> Array:
+    """Return the one array itself, or every array's entries in one vector (empty for none)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    if not arrays:
+        return np.zeros(0)
+    return np.concatenate([a.ravel() for a in arrays])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +722,31 @@ class LayerStats:
         an optimiser was given.
     loss : float
         Loss on the batch.
+
+    Notes
+    -----
+    For a network of blocks (``MLP(norm=...)``, ``MLP(residual=True)``, a
+    :class:`~gradwatch.Sequential`) there is one row per element of ``net.layers``, read from
+    :func:`block_trace`, and each column means, for a block:
+
+    - ``activation``: that of the block's activation layer, its last
+      :class:`~gradwatch.ActivationLayer` or :class:`~gradwatch.Dense` whose activation is not
+      the identity (the last of them if all are); ``"none"`` if it has neither;
+    - ``shape``: the widths the block took and gave on the batch (its ``n_in`` and ``n_out``
+      where it fixes them);
+    - ``act_mean``, ``act_std``: of the block's output, what flows into the next block (for a
+      residual block, the sum :math:`x + f(x)`);
+    - ``saturation``, ``dead``: on the activation layer's output and input, inside the block
+      (not on a residual sum or after a normalisation that follows it); ``None`` without one;
+    - ``delta_norm``: RMS over samples of :math:`\lVert\partial L/\partial z\rVert` at the
+      activation layer's input; at the block's output for a block without one;
+    - ``grad_norm``, ``grad_data``, ``update_data``: from the block's weight matrices (its 2-D
+      parameters) taken together: the norm of their gradients, and the std of their gradients
+      and of their one-step update over the std of their entries. A block without weight
+      matrices (a normalisation) has ``grad_norm`` 0 and ``nan`` ratios, which :func:`health`
+      does not flag.
+
+    For a plain MLP each block is a Dense layer and these are the per-layer meanings above.
     """
 
     activation: tuple[str, ...]
@@ -442,6 +799,43 @@ class LayerStats:
         return _markdown_table(*self._table())
 
 
+def _blocks_traced(net: Any, x: Array, y: Array, loss: str | Any) -> BlockTrace:
+    """:func:`block_trace`, or for a network of Dense layers its :func:`trace` in that form."""
+    if not _is_plain(net):
+        return block_trace(net, x, y, loss=loss)
+    passed = trace(net, x, y, loss=loss)
+    return BlockTrace(
+        x=passed.x,
+        a=passed.a,
+        da=passed.da,
+        activation=tuple(layer.activation for layer in net.layers),
+        z=[*passed.z],
+        activated=[*passed.a],
+        dz=passed.dz,
+        grads=[[dW, db] for dW, db in zip(passed.dW, passed.db, strict=True)],
+        loss=passed.loss,
+    )
+
+
+def _one_step(
+    optimizer: Any, params: Sequence[Sequence[Array]], grads: Sequence[Sequence[Array]]
+) -> list[list[Array]]:
+    """Change of every parameter in one step of a copy of ``optimizer``, on copies.
+
+    ``params`` and ``grads`` are grouped by block; so is the result.
+    """
+    moved = [p.copy() for group in params for p in group]
+    before = [p.copy() for p in moved]
+    copy.deepcopy(optimizer).step(moved, [g.copy() for group in grads for g in group])
+    changes = iter([p - p0 for p, p0 in zip(moved, before, strict=True)])
+    return [[next(changes) for _ in group] for group in params]
+
+
+def _std(a: Array) -> float:
+    """Return the standard deviation of the entries; 0 for no entries."""
+    return float(np.std(a)) if a.size else 0.0
+
+
 def layer_stats(
     net: Any, x: Array, y: Array, loss: str | Any = "mse", optimizer: Any = None
 ) -> LayerStats:
@@ -452,9 +846,13 @@ def layer_stats(
     neither the network's weights and gradients nor the optimiser's state (momentum, step count)
     change.
 
+    A network of blocks (``MLP(norm=...)``, ``MLP(residual=True)``, a
+    :class:`~gradwatch.Sequential`) gets one row per block, read from :func:`block_trace`; the
+    notes of :class:`LayerStats` say what each column means for a block.
+
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     x : ndarray, shape (n_samples, n_in)
     y : ndarray
         Targets in the form the loss expects.
@@ -481,36 +879,41 @@ def layer_stats(
     >>> stats = gw.diagnostics.layer_stats(net, x, y, optimizer=gw.optim.SGD(lr=0.1))
     >>> float(stats.dead[0]), stats.act_mean.round(3).tolist()
     (0.5, [1.75, 3.5])
+    >>> deep = gw.MLP([2, 4, 4, 4, 1], activation="tanh", norm="layer", residual=True, seed=0)
+    >>> stats = gw.diagnostics.layer_stats(deep, np.ones((8, 2)), np.zeros((8, 1)))
+    >>> len(stats), stats.activation, stats.shape[1]        # one row per block
+    (4, ('tanh', 'tanh', 'tanh', 'identity'), (4, 4))
     """
-    passed = trace(net, x, y, loss=loss)
+    passed = _blocks_traced(net, x, y, loss)
     n_samples = max(passed.x.shape[0], 1)
-    update: list[Array] | None = None
-    if optimizer is not None:
-        params = [p.copy() for p in net.params()]
-        before = [p.copy() for p in params]
-        grads = [g.copy() for pair in zip(passed.dW, passed.db, strict=True) for g in pair]
-        copy.deepcopy(optimizer).step(params, grads)
-        update = [p - p0 for p, p0 in zip(params[::2], before[::2], strict=True)]
+    params = [block.params() for block in net.layers]
+    update = None if optimizer is None else _one_step(optimizer, params, passed.grads)
     numeric = ("act_mean", "act_std", "delta_norm", "grad_norm", "grad_data", "update_data")
     rows: dict[str, list[float]] = {key: [] for key in numeric}
-    for i, layer in enumerate(net.layers):
-        w_std = float(np.std(layer.W))
-        dW = passed.dW[i]
+    for i, block_params in enumerate(params):
+        w_std = _std(_joined(_matrices(block_params, block_params)))
+        dW = _joined(_matrices(block_params, passed.grads[i]))
         rows["act_mean"].append(float(np.mean(passed.a[i])))
         rows["act_std"].append(float(np.std(passed.a[i])))
         rows["delta_norm"].append(float(np.linalg.norm(passed.dz[i])) / np.sqrt(n_samples))
         rows["grad_norm"].append(float(np.linalg.norm(dW)))
-        rows["grad_data"].append(_ratio(float(np.std(dW)), w_std))
+        rows["grad_data"].append(_ratio(_std(dW), w_std))
         if update is not None:
-            rows["update_data"].append(_ratio(float(np.std(update[i])), w_std))
-    pairs = list(zip(net.layers, passed.z, passed.a, strict=True))
+            step = _joined(_matrices(block_params, update[i]))
+            rows["update_data"].append(_ratio(_std(step), w_std))
+    units = list(zip(passed.activation, passed.z, passed.activated, strict=True))
     return LayerStats(
-        activation=tuple(layer.activation.name for layer in net.layers),
-        shape=tuple((layer.n_in, layer.n_out) for layer in net.layers),
+        activation=tuple("none" if act is None else act.name for act in passed.activation),
+        shape=tuple(
+            (a_in.shape[1], a.shape[1])
+            for a_in, a in zip([passed.x, *passed.a[:-1]], passed.a, strict=True)
+        ),
         act_mean=np.asarray(rows["act_mean"]),
         act_std=np.asarray(rows["act_std"]),
-        saturation=tuple(_saturation(layer.activation, a) for layer, _, a in pairs),
-        dead=tuple(_dead(layer.activation, z) for layer, z, _ in pairs),
+        saturation=tuple(
+            None if act is None or a is None else _saturation(act, a) for act, _, a in units
+        ),
+        dead=tuple(None if act is None or z is None else _dead(act, z) for act, z, _ in units),
         delta_norm=np.asarray(rows["delta_norm"]),
         grad_norm=np.asarray(rows["grad_norm"]),
         grad_data=np.asarray(rows["grad_data"]),
@@ -739,7 +1142,9 @@ class Jacobians:
     Column-vector (numerator-layout) convention: ``layers[l][i, j]`` is
     :math:`\partial a^{(l+1)}_i / \partial a^{(l)}_j`, shape ``(n_out, n_in)``, equal to
     :math:`\operatorname{diag}(g'(z^{(l+1)}))\,W^{(l+1)\top}` with the library's ``W`` of shape
-    ``(n_in, n_out)``.
+    ``(n_in, n_out)``. For a network of blocks (see :func:`jacobians`) there is one entry per
+    block: :math:`\partial a^{(l+1)}/\partial a^{(l)}` across block ``l + 1``, e.g.
+    :math:`I + J_f` for a residual block.
 
     Attributes
     ----------
@@ -761,9 +1166,16 @@ class Jacobians:
 def jacobians(net: Any, x: Array) -> Jacobians:
     r"""Jacobians of every layer and of the whole network at one sample ``x``.
 
+    For a network of blocks (``MLP(norm=...)``, ``MLP(residual=True)``, a
+    :class:`~gradwatch.Sequential`) each entry is a block's Jacobian, built row by row from the
+    block's own backward pass: row ``i`` is ``block.backward(e_i)`` after ``block.forward`` on
+    the sample. The network's gradients and BatchNorm running statistics are put back after.
+    A :class:`~gradwatch.BatchNorm` cannot standardise one sample with its own statistics:
+    call ``net.eval()`` first, so that it uses the running ones.
+
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     x : ndarray, shape (n_in,) or (1, n_in)
         One sample.
 
@@ -774,7 +1186,8 @@ def jacobians(net: Any, x: Array) -> Jacobians:
     Raises
     ------
     ValueError
-        If ``x`` holds more than one sample or does not have ``n_in`` features.
+        If ``x`` holds more than one sample or does not have ``n_in`` features, or a
+        BatchNorm of ``net`` is in training mode.
 
     Examples
     --------
@@ -784,6 +1197,10 @@ def jacobians(net: Any, x: Array) -> Jacobians:
     >>> jac = gw.diagnostics.jacobians(net, np.ones(3))
     >>> jac.product.shape, jac.product_singular_values.round(6).tolist()
     ((3, 3), [1.0, 1.0, 1.0])
+    >>> block = gw.Sequential([gw.Residual(gw.Dense(2, 2, activation="identity", init="ones"))])
+    >>> gw.diagnostics.jacobians(block, np.ones(2)).layers[0]      # I + W^T
+    array([[2., 1.],
+           [1., 2.]])
     """
     sample = as_float_array(x, "x")
     if sample.ndim == 2 and sample.shape[0] == 1:
@@ -792,11 +1209,14 @@ def jacobians(net: Any, x: Array) -> Jacobians:
         raise ValueError(
             f"x must be one sample, shape (n_in,) or (1, n_in); got shape {sample.shape}"
         )
-    passed = trace(net, sample[None, :], dy=np.zeros((1, net.layers[-1].n_out)))
-    layers = [
-        layer.activation.derivative(z[0])[:, None] * layer.W.T
-        for layer, z in zip(net.layers, passed.z, strict=True)
-    ]
+    if _is_plain(net):
+        passed = trace(net, sample[None, :], dy=np.zeros((1, net.layers[-1].n_out)))
+        layers = [
+            layer.activation.derivative(z[0])[:, None] * layer.W.T
+            for layer, z in zip(net.layers, passed.z, strict=True)
+        ]
+    else:
+        layers = _block_jacobians(net, sample[None, :])
     product = layers[0]
     for jac in layers[1:]:
         product = jac @ product
@@ -808,6 +1228,19 @@ def jacobians(net: Any, x: Array) -> Jacobians:
     )
 
 
+def _block_jacobians(net: Any, x: Array) -> list[Array]:
+    """Each block's Jacobian at the one-sample ``x``, one row per output unit, by backward."""
+    blocks: list[Layer] = list(net.layers)
+    result = []
+    with _state_kept(blocks):
+        a = _network_input(net, x)
+        for block in blocks:
+            a = block.forward(a)
+            unit = np.eye(a.shape[1], dtype=a.dtype)
+            result.append(np.stack([block.backward(row[None, :])[0] for row in unit]))
+    return result
+
+
 def layer_values(
     net: Any, x: Array, y: Array, loss: str | Any = "mse"
 ) -> tuple[list[Array], list[Array]]:
@@ -816,11 +1249,14 @@ def layer_values(
     The activations are :math:`a^{(l)}`, the gradients :math:`\partial L/\partial z^{(l)}`.
 
     For per-layer histograms: the ``a`` and ``dz`` of a :func:`trace`. The network's weights
-    and gradients are not changed.
+    and gradients are not changed. For a network of blocks, those of a :func:`block_trace`:
+    each block's output, and the gradient at the input of its activation layer (at its output
+    for a block without one), the values behind the ``act`` and ``dL/dz`` columns of
+    :func:`layer_stats`.
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     x : ndarray, shape (n_samples, n_in)
     y : ndarray
         Targets in the form the loss expects.
@@ -830,7 +1266,8 @@ def layer_values(
     -------
     activations : list of ndarray, shape (n_samples, n_out) each
     gradients : list of ndarray, shape (n_samples, n_out) each
-        Input layer first in both lists.
+        Input layer first in both lists. For a block, ``n_out`` of ``gradients`` is the width
+        of its activation layer.
 
     Examples
     --------
@@ -841,7 +1278,7 @@ def layer_values(
     >>> [v.shape for v in a], [v.shape for v in g]
     ([(4, 3), (4, 1)], [(4, 3), (4, 1)])
     """
-    passed = trace(net, x, y, loss=loss)
+    passed = _run(net, x, y, loss=loss)
     return passed.a, passed.dz
 
 
@@ -883,11 +1320,11 @@ def diagnose(
 
     Computes :func:`layer_stats` (with ``optimizer``'s first update), :func:`health` and
     :func:`layer_values` on the whole of ``x``, then runs :func:`gradwatch.train` (which changes
-    ``net`` and ``optimizer``).
+    ``net`` and ``optimizer``). A network of blocks is reported per block.
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     x : ndarray, shape (n_samples, n_in)
     y : ndarray
     optimizer : Optimizer
@@ -1059,11 +1496,12 @@ def depth_profile(net: MLP, n_samples: int = 32, seed: int | np.random.Generator
 
     Draws standard normal inputs ``x`` of shape ``(n_samples, n_in)`` and a standard normal
     output gradient from ``seed``, backpropagates with :func:`backprop_norms`, and reads the
-    result from the output down.
+    result from the output down. For a network of blocks the depth counts blocks: entry ``d``
+    is read at the boundary ``d`` blocks below the output.
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or Sequential
     n_samples : int, default 32
     seed : int or numpy.random.Generator, default 0
 
@@ -1075,16 +1513,30 @@ def depth_profile(net: MLP, n_samples: int = 32, seed: int | np.random.Generator
         :math:`\lVert \partial J/\partial y \rVert`: entry 0 is 1 and the last entry is the
         ratio at the input.
 
+    Raises
+    ------
+    ValueError
+        If the network does not fix its input width (no layer has an ``n_in``).
+
     Examples
     --------
     >>> import gradwatch as gw
     >>> net = gw.MLP([3, 3, 3], activation="identity", init="orthogonal", seed=0)
     >>> gw.diagnostics.depth_profile(net, n_samples=4, seed=0).round(6).tolist()
     [1.0, 1.0, 1.0]
+    >>> residual = gw.MLP([8] * 6, activation="relu", norm="layer", residual=True, seed=0)
+    >>> gw.diagnostics.depth_profile(residual, seed=0).shape
+    (6,)
     """
     count = check_positive_int(n_samples, "n_samples")
     rng = make_rng(seed, "seed")
-    x = rng.standard_normal((count, net.layers[0].n_in))
+    width = net.layers[0].n_in if _is_plain(net) else net.n_in
+    if width is None:
+        raise ValueError(
+            f"depth_profile draws inputs of the network's width, but this "
+            f"{type(net).__name__} takes any width: no layer fixes n_in"
+        )
+    x = rng.standard_normal((count, width))
     norms = backprop_norms(net, x, seed=rng)
     result: Array = norms[::-1] / norms[-1]
     return result

@@ -419,7 +419,7 @@ def sigmoid_edge(settings: Settings) -> dict[str, float]:
     --------
     >>> edge = sigmoid_edge(Settings())
     >>> round(edge["sigma_w"], 2), round(edge["saturated"], 2)
-    (9.87, 0.6)
+    (10.15, 0.61)
     """
     sigma_w = theory.critical_sigma_w("sigmoid", settings.sigma_b, bracket=(0.5, 30.0))
     q = theory.q_fixed_point("sigmoid", sigma_w, settings.sigma_b)
