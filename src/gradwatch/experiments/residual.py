@@ -189,7 +189,7 @@ def network(
 def block_gradient_norms(net: Sequential, x: Array, dy: Array) -> Array:
     r"""Norm of the gradient at the output of every block, from the last to the first.
 
-    Runs ``net.forward(x)``, then backpropagates ``dy`` one block at a time.
+    Runs the network forward on ``x``, then backpropagates ``dy`` one block at a time.
 
     Returns
     -------
