@@ -825,8 +825,9 @@ def summarise(
     True
     >>> numbers["training"]["deepest"], numbers["training"]["failed"]
     (4, 16)
-    >>> print(numbers["training"]["between"])
-    In between, training depends on the seed: at 8 layers (4.0 $\xi_c$), 1 of the 2 seeds trained.
+    >>> print(numbers["training"]["between"])  # doctest: +NORMALIZE_WHITESPACE
+    In between, training depends on the seed: at 8 layers (4.0 depth scales),
+    1 of the 2 seeds trained.
     >>> sorted(numbers["spectra"]["gaussian"])
     ['max_over_median', 'percent_within_10x']
     """
@@ -916,7 +917,7 @@ def _summarise_training(settings: Settings, trainability: Trainability) -> dict[
     n_seeds = len(settings.train_seeds)
     if mixed:
         between = "; ".join(
-            f"at {_layers(d)} ({d / xi:.1f} $\\xi_c$), {k} of the {n_seeds} seeds trained"
+            f"at {_layers(d)} ({d / xi:.1f} depth scales), {k} of the {n_seeds} seeds trained"
             for d, k in mixed
         )
         between = f"In between, training depends on the seed: {between}."
