@@ -11,20 +11,23 @@ import pytest
 
 import gradwatch as gw
 from gradwatch.experiments import concepts
+from gradwatch.experiments.clipping import smallest_text_px
 from gradwatch.experiments.concepts import Settings
 
 #: The default settings already run in well under a second.
 SMALL: dict[str, Any] = {}
 
 #: Settings small enough for the tests that do not check the page's claims.
-TINY = Settings(n_points=41, depth=4, width=16, seeds=[0], n_samples=8)
+TINY = Settings(
+    n_points=41, depth=4, width=16, seeds=[0], n_samples=8, sweep_depths=[1, 2, 4], weight_depth=3
+)
 
 
 @pytest.fixture(scope="module")
-def default_steps() -> tuple[Settings, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+def default_steps() -> tuple[Settings, concepts.Measurements, dict[str, Any]]:
     settings = Settings(**SMALL)
-    z = concepts.grid(settings)
-    return settings, z, concepts.slopes(z), concepts.gradient_profiles(settings)
+    measured = concepts.measure(settings)
+    return settings, measured, concepts.summarise(settings, measured)
 
 
 def test_conf_file_loads_into_settings() -> None:
@@ -44,8 +47,8 @@ def test_grid_and_slopes() -> None:
 
 
 def test_slope_bounds_on_the_page_grid(default_steps: Any) -> None:
-    settings, z, found, profiles = default_steps
-    numbers = concepts.summarise(settings, z, found, profiles)
+    _, measured, numbers = default_steps
+    z, found = measured.z, measured.slopes
     assert np.all(found["sigmoid"] <= 0.25 + 1e-15)
     assert numbers["sigmoid_slope_max"] == pytest.approx(0.25, rel=1e-9)
     assert numbers["sigmoid_peak_z"] == pytest.approx(0.0, abs=z[1] - z[0])
@@ -55,19 +58,69 @@ def test_slope_bounds_on_the_page_grid(default_steps: Any) -> None:
 
 
 def test_gradient_profiles_vanish_and_explode(default_steps: Any) -> None:
-    settings, z, found, profiles = default_steps
+    settings, measured, numbers = default_steps
+    profiles = measured.profiles
     assert list(profiles) == ["s = 0.5", "s = 1", "s = 2"]
     for profile in profiles.values():
         assert profile.shape == (settings.depth + 1,)
         assert profile[0] == pytest.approx(1.0)
-    numbers = concepts.summarise(settings, z, found, profiles)
     small, middle, large = numbers["small"], numbers["middle"], numbers["large"]
     assert small["ratio"] < 1e-3 < 1.0 < 10.0 < large["ratio"]
     assert small["ratio"] < middle["ratio"] < 1.0 < large["ratio"]
-    assert middle["factor"] < 1.0
     assert abs(small["factor"] / small["scale"] - 1.0) < 0.05
     assert large["factor"] < 0.75 * large["scale"]
     assert small["profile"] == profiles["s = 0.5"].tolist()
+
+
+def test_mean_field_predicts_the_profiles(default_steps: Any) -> None:
+    _, _, numbers = default_steps
+    for name in ("small", "middle", "large"):
+        ratio, predicted = numbers[name]["ratio"], numbers[name]["predicted_ratio"]
+        assert abs(np.log(ratio / predicted)) < np.log(1.5)
+    # relu: mean field is exact, a constant factor s / sqrt(2) per layer
+    relu = concepts.mean_field_profiles(Settings(depth=3, activation="relu", scales=[1, 2, 3]))
+    np.testing.assert_allclose(relu["s = 2"], np.sqrt(2.0) ** np.arange(4))
+
+
+def test_the_critical_scale_follows_a_power_law(default_steps: Any) -> None:
+    _, _, numbers = default_steps
+    middle, small, large = numbers["middle"], numbers["small"], numbers["large"]
+    assert middle["laws"]["power_residual"] < middle["laws"]["geometric_residual"] / 3
+    assert small["laws"]["geometric_residual"] < small["laws"]["power_residual"] / 3
+    assert large["laws"]["geometric_residual"] < large["laws"]["power_residual"] / 3
+    assert abs(middle["laws"]["alpha"] - 0.5) < 0.1
+    assert small["laws"]["factor"] == pytest.approx(0.5, rel=0.05)
+
+
+def test_fit_depth_laws_recovers_each_law() -> None:
+    depths = [2, 4, 8, 16, 32]
+    geometric = concepts.fit_depth_laws(depths, 0.7 ** np.asarray(depths, dtype=float))
+    assert geometric["factor"] == pytest.approx(0.7)
+    assert geometric["geometric_residual"] == pytest.approx(0.0, abs=1e-12)
+    power = concepts.fit_depth_laws(depths, 3.0 * np.asarray(depths, dtype=float) ** -0.5)
+    assert power["alpha"] == pytest.approx(0.5)
+    assert power["power_residual"] < 1e-12 < power["geometric_residual"]
+
+
+def test_weight_gradients_equal_only_for_centred_activations(default_steps: Any) -> None:
+    _, measured, numbers = default_steps
+    assert list(measured.weights) == ["centred", "sigmoid", "saturated"]
+    centred = numbers["weights"]["centred"]
+    assert centred["delta"]["high"] < 0.01
+    assert 0.8 < centred["weight"]["low"] <= centred["weight"]["high"] < 1.25
+    for name in ("sigmoid", "saturated"):
+        case = numbers["weights"][name]
+        assert case["weight"]["high"] < 0.01
+        assert case["update"]["high"] < 0.01
+    table = concepts.weight_table(measured.weights["centred"])
+    assert table.count("\n") == 2 + 9  # header, rule and one row per layer
+
+
+def test_number_text_reads_as_a_number() -> None:
+    assert concepts.number_text(0.5) == "0.5"
+    assert concepts.number_text(2.5e-7) == f"2.5 {concepts.TIMES} 10⁻⁷"
+    assert concepts._spread(np.array([0.5, 0.5]))["text"] == "0.5"  # equal ends: one number
+    assert concepts._spread(np.array([0.5, 0.7]))["text"] == "0.5 to 0.7"
 
 
 def test_gradient_profiles_report_progress() -> None:
@@ -78,11 +131,13 @@ def test_gradient_profiles_report_progress() -> None:
 
     concepts.gradient_profiles(TINY, progress)
     assert calls == [("weight scales", 1, 3), ("weight scales", 2, 3), ("weight scales", 3, 3)]
+    calls.clear()
+    concepts.depth_sweep(TINY, progress)
+    assert calls == [("depth sweep", 1, 3), ("depth sweep", 2, 3), ("depth sweep", 3, 3)]
 
 
 def test_summarise_is_json_ready() -> None:
-    z = concepts.grid(TINY)
-    numbers = concepts.summarise(TINY, z, concepts.slopes(z), concepts.gradient_profiles(TINY))
+    numbers = concepts.summarise(TINY, concepts.measure(TINY))
     assert json.loads(json.dumps(numbers)) == numbers
     flat = gw.experiments.flatten(numbers, "concepts")
     assert all(":" not in key for key in flat)
@@ -107,6 +162,13 @@ def test_summarise_is_json_ready() -> None:
         ("seeds", []),
         ("seeds", [0, -1]),
         ("n_samples", 0),
+        ("sweep_depths", [2, 4]),
+        ("sweep_depths", [4, 2, 8]),
+        ("sweep_depths", [0, 2, 4]),
+        ("weight_depth", 1),
+        ("weight_scale", 0.0),
+        ("bias_scale", -1.0),
+        ("lr", 0.0),
     ],
 )
 def test_settings_reject_bad_values(key: str, value: object) -> None:
@@ -131,15 +193,20 @@ def test_loading_a_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
 def test_run_without_figures_returns_the_summary() -> None:
     result = concepts.run(TINY, figures=False)
     assert result.figures == {}
-    z = concepts.grid(TINY)
-    expected = concepts.summarise(TINY, z, concepts.slopes(z), concepts.gradient_profiles(TINY))
-    assert result.numbers == expected
+    assert result.numbers == concepts.summarise(TINY, concepts.measure(TINY))
 
 
-def test_run_with_figures_draws_both_figures() -> None:
+def test_run_with_figures_draws_every_figure_readably() -> None:
     pytest.importorskip("matplotlib")
     result = concepts.run(TINY)
-    assert sorted(result.figures) == ["activations", "weight_scale_norms"]
+    assert sorted(result.figures) == [
+        "activations",
+        "depth_laws",
+        "weight_gradients",
+        "weight_scale_norms",
+    ]
+    for name, fig in result.figures.items():
+        assert smallest_text_px(fig) >= 9, name
 
 
 # --- the figures ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 import gradwatch as gw
 from gradwatch.diagnostics import Diagnosis
 from gradwatch.experiments import diagnosing
+from gradwatch.experiments.clipping import smallest_text_px
 from gradwatch.experiments.diagnosing import Settings
 
 #: Smaller settings under which every claim of the page still holds.
@@ -50,6 +51,25 @@ def test_compare_builds_the_network_of_the_settings(
         assert run.history.update_ratios.shape == (small.steps, small.depth + 1)
 
 
+def test_saturation_slopes_per_activation() -> None:
+    slopes = diagnosing.saturation_slopes()
+    # tanh at |a| = 0.97: 1 - 0.97**2; the sigmoid at a = 0.97: 0.97 * 0.03 / (1/4)
+    assert slopes["tanh"] == pytest.approx(100 * (1 - 0.97**2), abs=0.01)
+    assert slopes["sigmoid"] == pytest.approx(100 * 0.97 * 0.03 * 4, abs=0.01)
+
+
+def test_the_figure_legend_lists_every_layer_and_reads_at_page_width(
+    runs: dict[str, Diagnosis],
+) -> None:
+    fig = diagnosing.figure_diagnosis(runs)
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[-2:] == ["output layer", "guide 0.001"]
+    assert len(labels) == len(next(iter(runs.values())).stats.grad_norm) + 1
+    assert all(ax.get_legend() is None for ax in fig.axes)  # nothing drawn over the data
+    assert smallest_text_px(fig) >= 9
+
+
 def test_medians_of_the_update_ratios(runs: dict[str, Diagnosis]) -> None:
     run = runs["Xavier"]
     medians = diagnosing.median_update_ratios(run)
@@ -71,6 +91,11 @@ def test_the_claims_of_the_page(small: Settings, runs: dict[str, Diagnosis]) -> 
     assert bad["update_output"] > 100 * bad["update_first"]
     assert fixed["loss_last"] < bad["loss_last"] / 5
     assert bad["layer_verdicts"][0] == "vanishing"
+    # dL/dz spans decades across the hidden layers; the weight gradients do not
+    assert bad["delta"]["spread"] > 1e4
+    assert bad["weight"]["spread"] < 3
+    assert bad["update_first"] > bad["update"]["low"]
+    assert abs(bad["act_factor"] / numbers["predicted_factor"] - 1) < 0.1
     assert numbers["steps"] == small.steps
     assert numbers["bad_std"] == small.bad_std
     flat = gw.experiments.flatten(numbers, "diagnosing")

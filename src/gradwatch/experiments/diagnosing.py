@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import diagnostics, init, plotting
+from gradwatch import activations, diagnostics, init, plotting
 from gradwatch._validation import Array
 from gradwatch.diagnostics import Diagnosis
 from gradwatch.experiments import (
@@ -35,6 +35,7 @@ from gradwatch.experiments import (
     positive,
     require,
 )
+from gradwatch.experiments.concepts import number_text
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,50 @@ def median_update_ratios(run: Diagnosis) -> Array:
     return medians
 
 
+def saturation_slopes(names: tuple[str, ...] = ("tanh", "sigmoid")) -> dict[str, float]:
+    """Largest slope in each activation's saturated region, in per cent of its largest slope.
+
+    :class:`~gradwatch.diagnostics.LayerStats` counts an output :math:`a` as saturated where
+    :meth:`gradwatch.activations.Activation.saturated` says so; the slope :math:`g'` there is at
+    most this fraction of its maximum, on a fine grid of :math:`z`.
+
+    Parameters
+    ----------
+    names : tuple of str
+        Activations with a saturated region.
+
+    Returns
+    -------
+    dict of str to float
+
+    Examples
+    --------
+    >>> {name: round(value, 1) for name, value in saturation_slopes().items()}
+    {'tanh': 5.9, 'sigmoid': 11.6}
+    """
+    z = np.linspace(-30.0, 30.0, 600_001)
+    found = {}
+    for name in names:
+        act = activations.get(name)
+        slope = act.derivative(z)
+        found[name] = 100 * float(slope[act.saturated(act(z))].max() / slope.max())
+    return found
+
+
+def _range(values: Array) -> dict[str, Any]:
+    """Smallest and largest value, their ratio, and the range in words."""
+    low, high = float(np.min(values)), float(np.max(values))
+    first, last = number_text(low), number_text(high)
+    return {
+        "low": low,
+        "high": high,
+        "spread": high / low,
+        "text": first if first == last else f"{first} to {last}",
+    }
+
+
 def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
-    """Numbers the page quotes, JSON-ready.
+    r"""Numbers the page quotes, JSON-ready.
 
     Parameters
     ----------
@@ -201,7 +244,12 @@ def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
         ``act_std_last``); the largest saturation of a hidden layer (``max_saturation``,
         0 for an activation that does not saturate); the median update:data ratio of the
         first and of the output layer during training (``update_first``, ``update_output``);
-        the loss at the first and at the last step (``loss_first``, ``loss_last``).
+        the loss at the first and at the last step (``loss_first``, ``loss_last``); the
+        fitted factor by which a hidden layer multiplies the activations' standard deviation
+        (``act_factor``, next to ``predicted_factor``, :math:`s\sqrt{n}`); and, over the
+        hidden layers, the range (``low``, ``high``, ``spread`` = high / low, ``text``) of the
+        backpropagated gradient ``delta``, of the weight gradient ``weight`` and of the median
+        update:data ratio ``update``. ``saturation_slope`` is :func:`saturation_slopes`.
 
     Examples
     --------
@@ -216,6 +264,8 @@ def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
         "width": settings.width,
         "bad_std": settings.bad_std,
         "steps": settings.steps,
+        "predicted_factor": settings.bad_std * float(np.sqrt(settings.width)),
+        "saturation_slope": saturation_slopes(),
     }
     for key, (label, run) in (("bad", bad), ("fixed", fixed)):
         updates = median_update_ratios(run)
@@ -232,6 +282,16 @@ def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
             "update_output": float(updates[-1]),
             "loss_first": float(run.history.loss[0]),
             "loss_last": float(run.history.loss[-1]),
+            # Forward: the fitted factor by which each hidden layer (after the first, whose
+            # fan-in is n_in) multiplies the activations' standard deviation.
+            "act_factor": diagnostics.fit_per_layer_factor(
+                run.stats.act_std[:-1] / run.stats.act_std[0]
+            ),
+            # Per hidden layer: the backpropagated gradient, the weight gradient and the median
+            # update:data ratio, each as its range over the hidden layers.
+            "delta": _range(run.stats.delta_norm[:-1]),
+            "weight": _range(run.stats.grad_norm[:-1]),
+            "update": _range(updates[:-1]),
         }
     return numbers
 
@@ -265,14 +325,15 @@ def _layer_histograms(
 def _update_ratio_lines(ax: Any, ratios: Array, *, guide: float, title: str) -> None:
     """Plot each layer's update:data ratio against the training step, with the guide line."""
     steps = np.arange(1, ratios.shape[0] + 1)
-    for i, shade in enumerate(plotting.layer_shades(ratios.shape[1])):
-        ax.plot(steps, ratios[:, i], "-", color=shade, lw=1.5, label=f"layer {i + 1}")
-    guide_line = ax.axhline(guide, color="#111111", ls="--", lw=1.2)
+    n_layers = ratios.shape[1]
+    for i, shade in enumerate(plotting.layer_shades(n_layers)):
+        label = "output layer" if i == n_layers - 1 else f"layer {i + 1}"
+        ax.plot(steps, ratios[:, i], "-", color=shade, lw=1.5, label=label)
+    ax.axhline(guide, color="#111111", ls="--", lw=1.2, label=f"guide {guide:g}")
     ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel("update:data ratio")
     ax.set_title(title)
-    ax.legend([guide_line], [f"guide {guide:g}"], loc="lower right")
 
 
 def figure_diagnosis(runs: dict[str, Diagnosis], *, guide: float = 1e-3) -> Any:
@@ -301,7 +362,7 @@ def figure_diagnosis(runs: dict[str, Diagnosis], *, guide: float = 1e-3) -> Any:
     ['N(0, 0.02²): activations', 'N(0, 0.02²): gradients', 'N(0, 0.02²): update:data']
     """
     labels = list(runs)
-    fig, axes = plotting.figure(3, len(labels), width=4.6 * len(labels), height=10.0, squeeze=False)
+    fig, axes = plotting.figure(3, len(labels), width=4.6 * len(labels), height=11.0, squeeze=False)
     with plotting.style():
         for j, label in enumerate(labels):
             run = runs[label]
@@ -328,8 +389,10 @@ def figure_diagnosis(runs: dict[str, Diagnosis], *, guide: float = 1e-3) -> Any:
                 guide=guide,
                 title=f"{label}: update:data",
             )
-        # Every panel colours its layers alike: one legend of layers is enough.
-        axes[0, 0].legend(fontsize=8, ncols=2)
+        # Every panel colours its layers alike: one legend, below the panels and off the data,
+        # lists every layer (the output layer too) and the guide line.
+        handles, names = axes[2, 0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4))
     return fig
 
 

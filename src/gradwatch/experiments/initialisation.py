@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import activations, diagnostics, init, plotting
+from gradwatch import activations, diagnostics, init, plotting, theory
 from gradwatch._validation import Array, make_rng
 from gradwatch.experiments import (
     Progress,
@@ -296,6 +296,95 @@ def predicted_gains(settings: Settings) -> dict[tuple[str, str], tuple[float, fl
 
 
 @dataclass(frozen=True, eq=False)
+class MeanFieldLayers:
+    r"""Layer-by-layer variances that mean-field theory predicts for a wide random network.
+
+    Attributes
+    ----------
+    q : ndarray, shape (depth,)
+        Variance of one pre-activation :math:`z^{(l)}_i`, first layer first.
+    act_var : ndarray, shape (depth,)
+        :math:`\operatorname{Var}(a^{(l)}) = E[g(z)^2] - E[g(z)]^2` with :math:`z \sim
+        \mathcal N(0, q^{(l)})`.
+    chi : ndarray, shape (depth,)
+        :math:`\chi^{(l)} = \sigma_w^2 E[g'(z)^2]`: the factor by which crossing layer
+        :math:`l` backwards multiplies the squared gradient :math:`\lVert\partial L/\partial
+        a\rVert^2`. Not constant unless :math:`q^{(l)}` is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradwatch.experiments import initialisation
+    >>> layers = initialisation.MeanFieldLayers(np.ones(2), np.ones(2), np.array([0.5, 0.5]))
+    >>> layers.input_ratio().round(3).tolist()
+    [1.0, 0.707, 0.5]
+    """
+
+    q: Array
+    act_var: Array
+    chi: Array
+
+    def input_ratio(self) -> Array:
+        r"""Predict the gradient's size after each number of layers crossed from the output.
+
+        Entry ``d`` of the result, shape ``(depth + 1,)``, is :math:`\lVert\partial L/\partial
+        a^{(L-d)}\rVert / \lVert\partial L/\partial a^{(L)}\rVert`: the square root of the
+        product of the last ``d`` factors ``chi``.
+        """
+        products = np.concatenate([[1.0], np.cumprod(self.chi[::-1])])
+        return np.asarray(np.sqrt(products))
+
+
+def mean_field_layers(
+    activation: str, sigma_w: float, depth: int, input_variance: float = 1.0
+) -> MeanFieldLayers:
+    r"""Iterate the variance map through ``depth`` layers of a wide random network.
+
+    Weights :math:`\mathcal N(0, \sigma_w^2/n_\text{in})`, zero biases, inputs of variance
+    ``input_variance``: :math:`q^{(1)} = \sigma_w^2\,\text{input\_variance}` and
+    :math:`q^{(l+1)} = \sigma_w^2 E[g(z^{(l)})^2]` (:func:`gradwatch.theory.q_map`)
+    :cite:p:`poole2016,schoenholz2017`. Unlike the linear-regime factors of
+    :func:`variance_gains`, this follows tanh into its tails; at :math:`\sigma_w = 1` the
+    variance of a tanh network falls like :math:`1/l`, a power law, not by a constant factor.
+
+    Parameters
+    ----------
+    activation : str
+    sigma_w : float
+        :math:`\sigma_w^2 = n_\text{in} \operatorname{Var}(W)`.
+    depth : int
+    input_variance : float, default 1.0
+
+    Returns
+    -------
+    MeanFieldLayers
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import initialisation
+    >>> relu = initialisation.mean_field_layers("relu", 2**0.5, 3)
+    >>> relu.q.round(6).tolist(), relu.chi.round(6).tolist()
+    ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+    >>> tanh = initialisation.mean_field_layers("tanh", 1.0, 100)
+    >>> round(float(tanh.q[-1] * 2 * 100), 1)       # q falls like 1/(2l)
+    1.0
+    """
+    act = activations.get(activation)
+    q = [sigma_w * sigma_w * input_variance]
+    for _ in range(depth - 1):
+        q.append(float(theory.q_map(q[-1], act, sigma_w)))
+    variances = np.asarray(q)
+    mean = theory.gaussian_expectation(act, variances)
+    square = theory.gaussian_expectation(lambda z: act(z) ** 2, variances)
+    slope = theory.gaussian_expectation(lambda z: act.derivative(z) ** 2, variances)
+    return MeanFieldLayers(
+        q=variances,
+        act_var=np.asarray(square - mean * mean),
+        chi=np.asarray(sigma_w * sigma_w * slope),
+    )
+
+
+@dataclass(frozen=True, eq=False)
 class InitStatistics:
     r"""Activations and backpropagated gradients of every layer of one random network.
 
@@ -459,6 +548,19 @@ def init_training(settings: Settings, inits: dict[str, Any]) -> dict[str, Histor
     return runs
 
 
+def _listed_networks(keys: list[str]) -> str:
+    """Name networks in words: ``["tanh_xavier", "tanh_he"]`` -> "tanh with Xavier and ..."."""
+    names = [
+        k.replace("_naive", " with the naive draw")
+        .replace("_xavier", " with Xavier")
+        .replace("_he", " with He")
+        for k in keys
+    ]
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def summarise(
     settings: Settings,
     predicted: dict[tuple[str, str], tuple[float, float]],
@@ -479,7 +581,16 @@ def summarise(
           towards the input);
         - ``act_drop``: last layer's activation variance over the first's;
         - ``act_spread``: largest deviation, in per cent, of a layer's activation variance
-          from the first layer's;
+          from the first layer's; ``step_first``, ``step_last``: the first and the last
+          measured per-layer ratio of the activation variance;
+        - ``grad_drop``: first layer's gradient variance over the last's;
+        - ``linear_act_drop``, ``mf_act_drop``, ``mf_grad_drop``: the drops that the linear
+          regime (``gain`` to the power ``depth - 1``) and mean field
+          (:func:`mean_field_layers`) predict; ``mf_act_factor``, ``mf_grad_factor``: the
+          per-layer factors fitted to mean field's variances, as to the measured ones;
+        - ``weight_spread``: largest over smallest weight-gradient norm of layers 2 to
+          ``depth``; ``linear_fails``: the networks, in words, whose measured factor is 10 %
+          or more from the linear-regime ``gain``;
         - ``first_loss``, ``final``: each run's first mini-batch loss and its mean over the
           last ``tail_steps`` steps; ``diverged``.
 
@@ -498,6 +609,9 @@ def summarise(
     """
     tail = min(TAIL_STEPS, settings.steps)
     act_factor, grad_factor, act_drop, act_spread = {}, {}, {}, {}
+    grad_drop, mf_act_drop, mf_grad_drop, linear_act_drop, weight_spread = {}, {}, {}, {}, {}
+    mf_act_factor, mf_grad_factor, step_first, step_last = {}, {}, {}, {}
+    variances = weight_variances(settings)
     for name, by_init in stats.items():
         for label, s in by_init.items():
             k = key(name, label)
@@ -505,6 +619,27 @@ def summarise(
             grad_factor[k] = diagnostics.fit_per_layer_factor(s.grad_var[::-1] / s.grad_var[-1])
             act_drop[k] = float(s.act_var[-1] / s.act_var[0])
             act_spread[k] = 100 * float(np.max(np.abs(s.act_var / s.act_var[0] - 1)))
+            step_first[k], step_last[k] = float(s.act_ratios[0]), float(s.act_ratios[-1])
+            grad_drop[k] = float(s.grad_var[0] / s.grad_var[-1])
+            linear_act_drop[k] = predicted[(name, label)][0] ** (settings.depth - 1)
+            mean_field = mean_field_layers(
+                name, math.sqrt(settings.width * variances[label]), settings.depth
+            )
+            mf_act_drop[k] = float(mean_field.act_var[-1] / mean_field.act_var[0])
+            mf_grad_drop[k] = float(np.prod(mean_field.chi[:-1]))
+            mf_act_factor[k] = diagnostics.fit_per_layer_factor(
+                mean_field.act_var / mean_field.act_var[0]
+            )
+            mf_grad_factor[k] = diagnostics.fit_per_layer_factor(
+                np.concatenate([[1.0], np.cumprod(mean_field.chi[-2::-1])])
+            )
+            # Weight gradients dW = a^(l-1)^T dL/dz^(l) of layers 2..depth (layer 1's input,
+            # the data, is not kept): largest norm over smallest.
+            norms = [
+                float(np.linalg.norm(a.T @ g))
+                for a, g in zip(s.activations[:-1], s.gradients[1:], strict=True)
+            ]
+            weight_spread[k] = max(norms) / min(norms)
     by_key = {key(*label.split(", ", 1)): history for label, history in runs.items()}
     return {
         "width": settings.width,
@@ -520,6 +655,22 @@ def summarise(
         "grad_factor": grad_factor,
         "act_drop": act_drop,
         "act_spread": act_spread,
+        "step_first": step_first,
+        "step_last": step_last,
+        "grad_drop": grad_drop,
+        "linear_act_drop": linear_act_drop,
+        "mf_act_drop": mf_act_drop,
+        "mf_grad_drop": mf_grad_drop,
+        "mf_act_factor": mf_act_factor,
+        "mf_grad_factor": mf_grad_factor,
+        "weight_spread": weight_spread,
+        "linear_fails": _listed_networks(
+            [
+                k
+                for (name, label), (gain, _) in predicted.items()
+                if abs(act_factor[k := key(name, label)] / gain - 1) >= 0.1
+            ]
+        ),
         "first_loss": {k: float(h.loss[0]) for k, h in by_key.items()},
         "final": {k: float(np.mean(h.loss[-tail:])) for k, h in by_key.items()},
         "diverged": {k: bool(h.diverged) for k, h in by_key.items()},
@@ -665,6 +816,8 @@ def figure_variances(stats: dict[str, dict[str, InitStatistics]]) -> Any:
     >>> fig = initialisation.figure_variances(stats)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['Var(activations)', 'Var(backpropagated gradient)']
+    >>> sorted({line.get_linestyle() for line in fig.axes[0].get_lines()})
+    ['-', '--']
     """
     fig, axes = plotting.figure(1, 2, width=10.0, height=4.0)
     plotting.line_by_layer(
@@ -678,6 +831,16 @@ def figure_variances(stats: dict[str, dict[str, InitStatistics]]) -> Any:
         ax=axes[1],
     )
     axes[1].get_legend().remove()  # the same lines as on the left
+    # One line style per activation, so that lines of equal slope stay apart (the naive tanh
+    # and ReLU lines run close together).
+    first = next(iter(stats))
+    for ax in axes:
+        for line in ax.get_lines():
+            if not str(line.get_label()).startswith(first):
+                line.set_linestyle("--")
+                line.set_marker("s")
+                line.set_markersize(5)
+    axes[0].legend()
     return fig
 
 
