@@ -471,10 +471,10 @@ def test_figure_geometry_draws_the_three_vectors() -> None:
 
 def test_figures_are_readable_at_the_page_width() -> None:
     for name, fig in clipping.run(FAST).figures.items():
-        assert clipping.smallest_text_px(fig) >= 9, name
+        assert gw.plotting.smallest_text_px(fig) >= 9, name
     fig, ax = gw.plotting.figure(width=12.0, height=3.0)
     ax.set_xlabel("too small once scaled", fontsize=9)
-    assert clipping.smallest_text_px(fig) < 9
+    assert gw.plotting.smallest_text_px(fig) < 9
 
 
 def test_figure_divergence_marks_the_diverged_run() -> None:

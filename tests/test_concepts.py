@@ -11,8 +11,8 @@ import pytest
 
 import gradwatch as gw
 from gradwatch.experiments import concepts
-from gradwatch.experiments.clipping import smallest_text_px
 from gradwatch.experiments.concepts import Settings
+from gradwatch.plotting import smallest_text_px
 
 #: The default settings already run in well under a second.
 SMALL: dict[str, Any] = {}

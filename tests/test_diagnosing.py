@@ -13,8 +13,8 @@ import pytest
 import gradwatch as gw
 from gradwatch.diagnostics import Diagnosis
 from gradwatch.experiments import diagnosing
-from gradwatch.experiments.clipping import smallest_text_px
 from gradwatch.experiments.diagnosing import Settings
+from gradwatch.plotting import smallest_text_px
 
 #: Smaller settings under which every claim of the page still holds.
 SMALL: dict[str, Any] = {"n_samples": 128, "steps": 40}

@@ -12,7 +12,7 @@ import pytest
 
 import gradwatch as gw
 from gradwatch.experiments import initialisation
-from gradwatch.experiments.clipping import smallest_text_px
+from gradwatch.plotting import smallest_text_px
 
 #: Overrides that keep every claim of docs/initialisation.md: narrower measured networks (the
 #: training, whose claims rest on one seed, keeps its settings).

@@ -440,7 +440,7 @@ def test_figure_cliff_draws_both_paths(conf_settings: rnn_experiment.Settings) -
     shades = mesh.to_rgba(np.array([1e-6, 0.25, 2.25]))[:, :3].mean(axis=1)
     assert shades[0] - shades[1] > 0.3
     assert shades[1] - shades[2] > 0.3
-    assert gw.experiments.clipping.smallest_text_px(fig) >= 9
+    assert gw.plotting.smallest_text_px(fig) >= 9
 
 
 def test_figure_time_draws_r_to_the_k() -> None:

@@ -29,6 +29,8 @@ __all__ = [
     "layer_shades",
     "line_by_layer",
     "norms_against_depth",
+    "readable",
+    "smallest_text_px",
     "style",
     "training_curves",
 ]
@@ -425,4 +427,61 @@ def training_curves(
         axes[0].legend(fontsize=9)
         if title:
             fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Readable at the page width.
+# ---------------------------------------------------------------------------------------------
+
+#: Width in CSS pixels of the site's text column, to which a wider figure is scaled down.
+PAGE_WIDTH_PX = 700.0
+#: The smallest text a figure may show on the page, in CSS pixels.
+MIN_TEXT_PX = 9.0
+
+
+def _texts(fig: Any) -> list[Any]:
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+
+
+def smallest_text_px(fig: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
+    r"""Return the height in screen pixels of the smallest text of ``fig`` shown on a page.
+
+    The figure is shown ``page_width_px`` wide; a label of :math:`s` points on a figure
+    :math:`w` inches wide is then :math:`s/72 \cdot \text{page\_width\_px}/w` pixels high.
+    The pages keep it at :data:`MIN_TEXT_PX` or more.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> fig, ax = gw.plotting.figure(width=7.0, height=3.0)
+    >>> _ = ax.set_xlabel("step", fontsize=9)
+    >>> round(gw.plotting.smallest_text_px(fig), 1)
+    12.5
+    """
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    return float(min(sizes)) / 72.0 * page_width_px / float(fig.get_figwidth())
+
+
+def readable(fig: Any, min_px: float = MIN_TEXT_PX, page_width_px: float = PAGE_WIDTH_PX) -> Any:
+    """Enlarge every text of ``fig`` that would show below ``min_px`` pixels; return ``fig``.
+
+    For wide multi-panel figures, whose tick labels and legends would otherwise be scaled below
+    what a reader can read at the page width. The layout engine makes room for the larger text.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> fig, ax = gw.plotting.figure(width=10.0, height=3.0)
+    >>> _ = ax.set_xlabel("step", fontsize=7)
+    >>> gw.plotting.smallest_text_px(gw.plotting.readable(fig)) >= 9
+    True
+    """
+    points = min_px * 72.0 * float(fig.get_figwidth()) / page_width_px
+    for text in _texts(fig):
+        if text.get_fontsize() < points:
+            text.set_fontsize(points)
     return fig

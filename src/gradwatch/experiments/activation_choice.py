@@ -1195,7 +1195,7 @@ def figure_saturation(saturations: dict[str, Saturation], edge: dict[str, float]
             fontsize=9,
             transform=axes[1].get_xaxis_transform(),
         )
-    return fig
+    return plotting.readable(fig)
 
 
 def figure_dead(shifts: dict[str, Array], runs: dict[str, list[TrainedRun]]) -> Any:
@@ -1296,7 +1296,7 @@ def figure_selu(trajectories: Trajectories) -> Any:
         for ax in axes:
             ax.set_xlabel("layer")
         axes[0].legend(fontsize=8, loc="center right")
-    return fig
+    return plotting.readable(fig)
 
 
 def figure_decay(rows: list[Row]) -> Any:

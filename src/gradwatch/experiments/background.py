@@ -298,7 +298,7 @@ def figure_descent_paths(
             if i == 0:
                 ax.set_ylabel("$w_2$")
                 ax.legend(loc="lower right", fontsize=8.5)
-    return fig
+    return plotting.readable(fig)
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:

@@ -1042,32 +1042,6 @@ def summarise(
 # The figures (matplotlib is imported inside, through gradwatch.plotting).
 # ---------------------------------------------------------------------------------------------
 
-#: Width in screen pixels of a page's text column, to which a wider figure is scaled down.
-PAGE_WIDTH_PX = 700.0
-
-
-def smallest_text_px(fig: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
-    r"""Return the height in screen pixels of the smallest text of ``fig`` shown on a page.
-
-    A figure wider than the text column is scaled down to ``page_width_px``; a label of
-    :math:`s` points on a figure :math:`w` inches wide is then
-    :math:`s/72 \cdot \text{page\_width\_px}/w` pixels high. The pages keep it at 9 or more.
-
-    Examples
-    --------
-    >>> from gradwatch import plotting
-    >>> from gradwatch.experiments import clipping
-    >>> fig, ax = plotting.figure(width=7.0, height=3.0)
-    >>> _ = ax.set_xlabel("step", fontsize=9)
-    >>> round(clipping.smallest_text_px(fig), 1)
-    12.5
-    """
-    from matplotlib.text import Text
-
-    fig.draw_without_rendering()
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
-    return float(min(sizes)) / 72.0 * page_width_px / float(fig.get_figwidth())
-
 
 def figure_geometry(settings: Settings, geo: Geometry) -> Any:
     r"""Draw a 2-D gradient, its global-norm-clipped and its value-clipped versions.

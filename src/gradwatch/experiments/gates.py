@@ -833,7 +833,7 @@ def figure_time(
         _draw_profiles(left, profiles, "at initialisation")
         _draw_profiles(right, after, f"trained on the adding problem, T = {length}")
         left.set_ylabel("gradient norm at $h_{T-k}$ / at $h_T$")
-    return fig
+    return plotting.readable(fig)
 
 
 def figure_spectra(spectra: Mapping[str, Array], after: Mapping[str, Array]) -> Any:
@@ -868,7 +868,7 @@ def figure_spectra(spectra: Mapping[str, Array], after: Mapping[str, Array]) -> 
             ax.set_title(title)
             ax.legend(fontsize=8)
         axes[0].set_ylabel("fraction")
-    return fig
+    return plotting.readable(fig)
 
 
 def figure_adding(settings: Settings, sweep: Sweep, truncated: Sweep) -> Any:

@@ -789,7 +789,7 @@ def figure_diagnosis(runs: dict[str, list[Run]]) -> Any:
             axes[2, j].set_ylabel("update:data ratio")
             axes[2, j].set_title(f"{titles[key]}: update:data")
         axes[0, 0].legend(fontsize=8, ncols=2)
-    return fig
+    return plotting.readable(fig)
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:

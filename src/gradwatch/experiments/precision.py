@@ -630,7 +630,7 @@ def figure_scaling(runs: dict[str, Run]) -> Any:
         right.set_xlabel("training step")
         right.set_ylabel("mini-batch loss")
         right.legend(fontsize=9)
-    return fig
+    return plotting.readable(fig)
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
