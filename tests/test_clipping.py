@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gradwatch as gw
-from gradwatch.experiments import SettingError, clipping
+from gradwatch.experiments import SettingError, _common, clipping
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
@@ -254,12 +254,12 @@ def test_conf_adaptive_as_published_diverges_and_the_control_does_not(
 def test_effective_lr_is_the_mean_clipped_learning_rate() -> None:
     run = gw.History(loss=np.ones(3), grad_norm=np.array([100.0, 20.0, 1.0]))
     expected = 0.05 * (0.1 + 0.5 + 1.0) / 3
-    assert clipping.effective_lr(run, 0.05, 10.0) == pytest.approx(expected, rel=1e-14)
+    assert _common.effective_lr(run, 0.05, 10.0) == pytest.approx(expected, rel=1e-14)
     clipped = clipping.train_clipped(FAST, "global_norm", FAST.max_norm)
-    assert clipping.effective_lr(clipped, FAST.lr, FAST.max_norm) < FAST.lr
+    assert _common.effective_lr(clipped, FAST.lr, FAST.max_norm) < FAST.lr
     # a run that is never clipped has the learning rate itself
     never = clipping.train_clipped(FAST, "none")
-    assert clipping.effective_lr(never, FAST.lr, 1e9) == pytest.approx(FAST.lr, rel=1e-14)
+    assert _common.effective_lr(never, FAST.lr, 1e9) == pytest.approx(FAST.lr, rel=1e-14)
 
 
 def test_step_size_control_runs_every_seed_and_learning_rate() -> None:
@@ -278,7 +278,7 @@ def test_step_size_control_runs_every_seed_and_learning_rate() -> None:
     assert at_lr.same_lr is at_lr.plain[FAST.lr]
     # the matched run of a seed is plain SGD at that seed's clipped average learning rate
     seed1 = dataclasses.replace(FAST, seed=1)
-    lr = clipping.effective_lr(control.clipped[1], FAST.lr, FAST.max_norm)
+    lr = _common.effective_lr(control.clipped[1], FAST.lr, FAST.max_norm)
     np.testing.assert_array_equal(
         control.matched[1].loss, clipping.train_clipped(seed1, "none", lr=lr).loss
     )
@@ -286,17 +286,17 @@ def test_step_size_control_runs_every_seed_and_learning_rate() -> None:
 
 def test_seed_summary_reads_as_english() -> None:
     inf = math.inf
-    assert clipping.seed_summary([0.1, 0.3, 0.2])["diverged_text"] == "none"
-    assert clipping.seed_summary([0.1, inf, 0.2])["diverged_text"] == "1 of 3"
-    everything = clipping.seed_summary([inf, inf])
+    assert _common.seed_summary([0.1, 0.3, 0.2])["diverged_text"] == "none"
+    assert _common.seed_summary([0.1, inf, 0.2])["diverged_text"] == "1 of 3"
+    everything = _common.seed_summary([inf, inf])
     assert everything["diverged_text"] == "all 2"
     assert everything["median"] is None
     assert everything["loss"] == "no run converged"
-    assert clipping.seed_summary([inf])["diverged_text"] == "yes"
+    assert _common.seed_summary([inf])["diverged_text"] == "yes"
     # a range whose ends agree at the printed precision reads as one number
-    assert clipping.seed_summary([0.25, 0.2500001])["loss"] == "0.25"
-    assert clipping.seed_summary([0.1, 0.3, 0.2])["loss"] == "0.2 (0.1 to 0.3)"
-    assert clipping.range_text(2.0, 1.0, 99.76) == "2 (1 to 100)"
+    assert _common.seed_summary([0.25, 0.2500001])["loss"] == "0.25"
+    assert _common.seed_summary([0.1, 0.3, 0.2])["loss"] == "0.2 (0.1 to 0.3)"
+    assert _common.median_range_text(2.0, 1.0, 99.76) == "2 (1 to 100)"
     assert [clipping.steps_text(n) for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gradwatch as gw
-from gradwatch.experiments import concepts
+from gradwatch.experiments import _common, concepts
 from gradwatch.experiments.concepts import Settings
 from gradwatch.plotting import smallest_text_px
 
@@ -117,8 +117,8 @@ def test_weight_gradients_equal_only_for_centred_activations(default_steps: Any)
 
 
 def test_number_text_reads_as_a_number() -> None:
-    assert concepts.number_text(0.5) == "0.5"
-    assert concepts.number_text(2.5e-7) == f"2.5 {concepts.TIMES} 10⁻⁷"
+    assert _common.number_text(0.5) == "0.5"
+    assert _common.number_text(2.5e-7) == f"2.5 {_common.TIMES} 10⁻⁷"
     assert concepts._spread(np.array([0.5, 0.5]))["text"] == "0.5"  # equal ends: one number
     assert concepts._spread(np.array([0.5, 0.7]))["text"] == "0.5 to 0.7"
 

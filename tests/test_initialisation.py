@@ -140,11 +140,11 @@ def test_measured_factor_matches_prediction(
 
 
 def test_mean_field_layers_tanh_power_law_and_relu_exact() -> None:
-    tanh = initialisation.mean_field_layers("tanh", 1.0, 400)
+    tanh = gw.theory.mean_field_layers("tanh", 1.0, 400)
     assert tanh.q[-1] * 2 * 400 == pytest.approx(1.0, rel=0.05)  # q ~ 1/(2l): a power law
     steps = tanh.act_var[1:] / tanh.act_var[:-1]
     assert steps[0] < 0.7 < 0.99 < steps[-1]  # the per-layer factor is not constant
-    relu = initialisation.mean_field_layers("relu", 1.0, 4)
+    relu = gw.theory.mean_field_layers("relu", 1.0, 4)
     np.testing.assert_allclose(relu.q, 0.5 ** np.arange(4))
     np.testing.assert_allclose(relu.chi, 0.5)
 

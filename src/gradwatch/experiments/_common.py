@@ -21,13 +21,16 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import numpy as np
 
 from gradwatch import diagnostics, plotting
 from gradwatch._validation import Array
 from gradwatch.experiments import Progress, distinct, no_progress, non_negative, positive
+from gradwatch.training import History
 
 #: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
 LOG_RANGE = 100 * math.log(10.0)
@@ -219,3 +222,117 @@ def figure_depth_profiles(profiles: DepthProfiles, *, title: str) -> Any:
         {f"s = {s:.3g}": ratios for s, ratios in profiles.predicted.items()},
         title=title,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as the pages print them, and summaries over seeds.
+# ---------------------------------------------------------------------------------------------
+
+#: The multiplication sign of numbers written as powers of ten.
+TIMES = "\u00d7"
+
+
+def effective_lr(history: History, lr: float, max_norm: float) -> float:
+    r"""Average learning rate of a run of SGD clipped by global norm.
+
+    Clipping at :math:`\theta` turns a step :math:`\eta g` into
+    :math:`\eta \min(1, \theta/G)\, g`: the same as plain SGD with the learning rate
+    :math:`\eta \min(1, \theta/G)`. This is its mean over the steps.
+
+    Parameters
+    ----------
+    history : History
+        The clipped run (its :math:`G` before clipping, step by step).
+    lr, max_norm : float
+        Its learning rate :math:`\eta` and threshold :math:`\theta`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> from gradwatch.experiments import _common
+    >>> run = gw.History(loss=np.ones(2), grad_norm=np.array([40.0, 5.0]))
+    >>> _common.effective_lr(run, lr=0.03, max_norm=10.0)
+    0.01875
+    """
+    G = history.grad_norm[np.isfinite(history.grad_norm)]
+    return float(np.mean(lr * np.minimum(1.0, max_norm / G)))
+
+
+def median_range_text(median: float, low: float, high: float, fmt: str = ".2g") -> str:
+    """Write a median and its range as printed: one number when the ends agree.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import _common
+    >>> _common.median_range_text(0.0083, 0.0064, 0.0138)
+    '0.0083 (0.0064 to 0.014)'
+    >>> _common.median_range_text(1.0, 1.0, 1.001)
+    '1'
+    """
+    # rounded to fmt, then printed without a needless exponent: 99.8 reads "100", not "1e+02"
+    mid, first, last = (format(float(format(v, fmt)), "g") for v in (median, low, high))
+    return mid if first == last else f"{mid} ({first} to {last})"
+
+
+def seed_summary(finals: Sequence[float]) -> dict[str, Any]:
+    """Summarise one run per seed by its final loss (inf for a run that diverged).
+
+    Parameters
+    ----------
+    finals : sequence of float
+        Final losses, one per seed.
+
+    Returns
+    -------
+    dict
+        ``seeds`` and ``diverged`` (counts); ``median``, ``low`` and ``high`` of the runs that
+        did not diverge (None if none); ``loss`` (the median and range as text) and
+        ``diverged_text`` ("none", "2 of 5", "all 5"), as the page's tables print them.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import _common
+    >>> summary = _common.seed_summary([0.5, float("inf"), 0.1, 0.2])
+    >>> summary["loss"], summary["diverged_text"], summary["median"]
+    ('0.2 (0.1 to 0.5)', '1 of 4', 0.2)
+    >>> _common.seed_summary([float("inf")] * 3)["diverged_text"]
+    'all 3'
+    """
+    values = np.asarray(finals, dtype=float)
+    ok = np.sort(values[np.isfinite(values)])
+    n, diverged = values.size, int(values.size - ok.size)
+    named = {0: "none", n: f"all {n}" if n > 1 else "yes"}
+    summary: dict[str, Any] = {
+        "seeds": n,
+        "diverged": diverged,
+        "diverged_text": named.get(diverged, f"{diverged} of {n}"),
+        "median": None,
+        "low": None,
+        "high": None,
+        "loss": "no run converged",
+    }
+    if ok.size:
+        median, low, high = float(np.median(ok)), float(ok[0]), float(ok[-1])
+        summary.update(median=median, low=low, high=high, loss=median_range_text(median, low, high))
+    return summary
+
+
+def number_text(value: float) -> str:
+    """Write a positive number with two significant digits, as a power of ten when small or large.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import number_text
+    >>> number_text(0.0123), number_text(4.3e-9) == f"4.3 {TIMES} 10⁻⁹"
+    ('0.012', True)
+    """
+    if 1e-4 <= value < 100:
+        return f"{value:.2g}"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    superscript = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa} {TIMES} 10{superscript}"

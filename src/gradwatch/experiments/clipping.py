@@ -53,6 +53,7 @@ from gradwatch.experiments import (
     positive,
     require,
 )
+from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
 from gradwatch.network import MLP
 from gradwatch.training import History, train
 
@@ -429,37 +430,6 @@ def learning_rate_sweep(settings: Settings, progress: Progress = no_progress) ->
     return sweep
 
 
-def effective_lr(history: History, lr: float, max_norm: float) -> float:
-    r"""Average learning rate of a run of SGD clipped by global norm.
-
-    Clipping at :math:`\theta` turns a step :math:`\eta g` into
-    :math:`\eta \min(1, \theta/G)\, g`: the same as plain SGD with the learning rate
-    :math:`\eta \min(1, \theta/G)`. This is its mean over the steps.
-
-    Parameters
-    ----------
-    history : History
-        The clipped run (its :math:`G` before clipping, step by step).
-    lr, max_norm : float
-        Its learning rate :math:`\eta` and threshold :math:`\theta`.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import gradwatch as gw
-    >>> from gradwatch.experiments import clipping
-    >>> run = gw.History(loss=np.ones(2), grad_norm=np.array([40.0, 5.0]))
-    >>> clipping.effective_lr(run, lr=0.03, max_norm=10.0)
-    0.01875
-    """
-    G = history.grad_norm[np.isfinite(history.grad_norm)]
-    return float(np.mean(lr * np.minimum(1.0, max_norm / G)))
-
-
 def matched_runs(settings: Settings, clipped: Mapping[int, History]) -> Runs:
     """Train plain SGD, once per seed, at the average learning rate of that seed's clipped run.
 
@@ -798,63 +768,6 @@ def steps_text(count: int) -> str:
     return f"{count} step" if count == 1 else f"{count} steps"
 
 
-def range_text(median: float, low: float, high: float, fmt: str = ".2g") -> str:
-    """Write a median and its range as printed: one number when the ends agree.
-
-    Examples
-    --------
-    >>> from gradwatch.experiments import clipping
-    >>> clipping.range_text(0.0083, 0.0064, 0.0138), clipping.range_text(1.0, 1.0, 1.001)
-    ('0.0083 (0.0064 to 0.014)', '1')
-    """
-    # rounded to fmt, then printed without a needless exponent: 99.8 reads "100", not "1e+02"
-    mid, first, last = (format(float(format(v, fmt)), "g") for v in (median, low, high))
-    return mid if first == last else f"{mid} ({first} to {last})"
-
-
-def seed_summary(finals: Sequence[float]) -> dict[str, Any]:
-    """Summarise one run per seed by its final loss (inf for a run that diverged).
-
-    Parameters
-    ----------
-    finals : sequence of float
-        Final losses, one per seed.
-
-    Returns
-    -------
-    dict
-        ``seeds`` and ``diverged`` (counts); ``median``, ``low`` and ``high`` of the runs that
-        did not diverge (None if none); ``loss`` (the median and range as text) and
-        ``diverged_text`` ("none", "2 of 5", "all 5"), as the page's tables print them.
-
-    Examples
-    --------
-    >>> from gradwatch.experiments import clipping
-    >>> summary = clipping.seed_summary([0.5, float("inf"), 0.1, 0.2])
-    >>> summary["loss"], summary["diverged_text"], summary["median"]
-    ('0.2 (0.1 to 0.5)', '1 of 4', 0.2)
-    >>> clipping.seed_summary([float("inf")] * 3)["diverged_text"]
-    'all 3'
-    """
-    values = np.asarray(finals, dtype=float)
-    ok = np.sort(values[np.isfinite(values)])
-    n, diverged = values.size, int(values.size - ok.size)
-    named = {0: "none", n: f"all {n}" if n > 1 else "yes"}
-    summary: dict[str, Any] = {
-        "seeds": n,
-        "diverged": diverged,
-        "diverged_text": named.get(diverged, f"{diverged} of {n}"),
-        "median": None,
-        "low": None,
-        "high": None,
-        "loss": "no run converged",
-    }
-    if ok.size:
-        median, low, high = float(np.median(ok)), float(ok[0]), float(ok[-1])
-        summary.update(median=median, low=low, high=high, loss=range_text(median, low, high))
-    return summary
-
-
 def _over_seeds(runs: Mapping[int, History]) -> dict[str, Any]:
     return seed_summary([_final(run) for run in runs.values()])
 
@@ -885,7 +798,7 @@ def _step_size_numbers(settings: Settings, control: StepSizeControl) -> dict[str
         "clipped": clipped,
         "matched": {
             **_over_seeds(control.matched),
-            "lr": range_text(float(np.median(lrs)), min(lrs), max(lrs)),
+            "lr": median_range_text(float(np.median(lrs)), min(lrs), max(lrs)),
             "lr_low": min(lrs),
             "lr_high": max(lrs),
         },

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import activations, diagnostics, plotting
+from gradwatch import activations, diagnostics, plotting, theory
 from gradwatch._validation import Array
 from gradwatch.experiments import (
     Progress,
@@ -38,12 +38,12 @@ from gradwatch.experiments import (
     at_least,
     finite,
     increasing,
-    initialisation,
     no_progress,
     non_negative,
     positive,
     require,
 )
+from gradwatch.experiments._common import number_text
 from gradwatch.optim import SGD
 
 #: Names of the three weight scales in :func:`summarise`, in the order of ``Settings.scales``.
@@ -233,7 +233,7 @@ def gradient_profiles(settings: Settings, progress: Progress = no_progress) -> d
 def mean_field_profiles(settings: Settings) -> dict[str, Array]:
     r"""Predict each scale's gradient profile by iterating the variance map layer by layer.
 
-    :func:`gradwatch.experiments.initialisation.mean_field_layers` gives, for every layer,
+    :func:`gradwatch.theory.mean_field_layers` gives, for every layer,
     the pre-activation variance :math:`q^{(l)}` of a wide network fed standard normal inputs
     and the factor :math:`\chi^{(l)} = s^2 E[g'(z^{(l)})^2]` by which crossing it backwards
     multiplies the squared gradient. The factors are constant only where :math:`q^{(l)}` has
@@ -258,7 +258,7 @@ def mean_field_profiles(settings: Settings) -> dict[str, Array]:
     [1.0, 1.414214, 2.0, 2.828427]
     """
     return {
-        f"s = {scale:g}": initialisation.mean_field_layers(
+        f"s = {scale:g}": theory.mean_field_layers(
             settings.activation, scale, settings.depth
         ).input_ratio()
         for scale in settings.scales
@@ -494,30 +494,12 @@ def measure(settings: Settings, progress: Progress = no_progress) -> Measurement
 
 def _sweep_prediction(settings: Settings, scale: float) -> Array:
     """Mean-field input-to-output ratio of a network of each of ``sweep_depths``."""
-    layers = initialisation.mean_field_layers(
-        settings.activation, scale, max(settings.sweep_depths)
-    )
+    layers = theory.mean_field_layers(settings.activation, scale, max(settings.sweep_depths))
     ratios = np.sqrt(np.cumprod(layers.chi))
     return np.asarray([ratios[depth - 1] for depth in settings.sweep_depths])
 
 
 #: The multiplication sign of a power of ten in the text.
-TIMES = "\u00d7"
-
-
-def number_text(value: float) -> str:
-    """Write a positive number with two significant digits, as a power of ten when small or large.
-
-    Examples
-    --------
-    >>> number_text(0.0123), number_text(4.3e-9) == f"4.3 {TIMES} 10⁻⁹"
-    ('0.012', True)
-    """
-    if 1e-4 <= value < 100:
-        return f"{value:.2g}"
-    mantissa, exponent = f"{value:.1e}".split("e")
-    superscript = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{mantissa} {TIMES} 10{superscript}"
 
 
 def _spread(values: Array) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from gradwatch.experiments import (
     positive,
     require,
 )
-from gradwatch.experiments.concepts import number_text
+from gradwatch.experiments._common import number_text
 
 
 @dataclass(frozen=True)

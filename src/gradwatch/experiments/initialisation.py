@@ -296,95 +296,6 @@ def predicted_gains(settings: Settings) -> dict[tuple[str, str], tuple[float, fl
 
 
 @dataclass(frozen=True, eq=False)
-class MeanFieldLayers:
-    r"""Layer-by-layer variances that mean-field theory predicts for a wide random network.
-
-    Attributes
-    ----------
-    q : ndarray, shape (depth,)
-        Variance of one pre-activation :math:`z^{(l)}_i`, first layer first.
-    act_var : ndarray, shape (depth,)
-        :math:`\operatorname{Var}(a^{(l)}) = E[g(z)^2] - E[g(z)]^2` with :math:`z \sim
-        \mathcal N(0, q^{(l)})`.
-    chi : ndarray, shape (depth,)
-        :math:`\chi^{(l)} = \sigma_w^2 E[g'(z)^2]`: the factor by which crossing layer
-        :math:`l` backwards multiplies the squared gradient :math:`\lVert\partial L/\partial
-        a\rVert^2`. Not constant unless :math:`q^{(l)}` is.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gradwatch.experiments import initialisation
-    >>> layers = initialisation.MeanFieldLayers(np.ones(2), np.ones(2), np.array([0.5, 0.5]))
-    >>> layers.input_ratio().round(3).tolist()
-    [1.0, 0.707, 0.5]
-    """
-
-    q: Array
-    act_var: Array
-    chi: Array
-
-    def input_ratio(self) -> Array:
-        r"""Predict the gradient's size after each number of layers crossed from the output.
-
-        Entry ``d`` of the result, shape ``(depth + 1,)``, is :math:`\lVert\partial L/\partial
-        a^{(L-d)}\rVert / \lVert\partial L/\partial a^{(L)}\rVert`: the square root of the
-        product of the last ``d`` factors ``chi``.
-        """
-        products = np.concatenate([[1.0], np.cumprod(self.chi[::-1])])
-        return np.asarray(np.sqrt(products))
-
-
-def mean_field_layers(
-    activation: str, sigma_w: float, depth: int, input_variance: float = 1.0
-) -> MeanFieldLayers:
-    r"""Iterate the variance map through ``depth`` layers of a wide random network.
-
-    Weights :math:`\mathcal N(0, \sigma_w^2/n_\text{in})`, zero biases, inputs of variance
-    ``input_variance``: :math:`q^{(1)} = \sigma_w^2\,\text{input\_variance}` and
-    :math:`q^{(l+1)} = \sigma_w^2 E[g(z^{(l)})^2]` (:func:`gradwatch.theory.q_map`)
-    :cite:p:`poole2016,schoenholz2017`. Unlike the linear-regime factors of
-    :func:`variance_gains`, this follows tanh into its tails; at :math:`\sigma_w = 1` the
-    variance of a tanh network falls like :math:`1/l`, a power law, not by a constant factor.
-
-    Parameters
-    ----------
-    activation : str
-    sigma_w : float
-        :math:`\sigma_w^2 = n_\text{in} \operatorname{Var}(W)`.
-    depth : int
-    input_variance : float, default 1.0
-
-    Returns
-    -------
-    MeanFieldLayers
-
-    Examples
-    --------
-    >>> from gradwatch.experiments import initialisation
-    >>> relu = initialisation.mean_field_layers("relu", 2**0.5, 3)
-    >>> relu.q.round(6).tolist(), relu.chi.round(6).tolist()
-    ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
-    >>> tanh = initialisation.mean_field_layers("tanh", 1.0, 100)
-    >>> round(float(tanh.q[-1] * 2 * 100), 1)       # q falls like 1/(2l)
-    1.0
-    """
-    act = activations.get(activation)
-    q = [sigma_w * sigma_w * input_variance]
-    for _ in range(depth - 1):
-        q.append(float(theory.q_map(q[-1], act, sigma_w)))
-    variances = np.asarray(q)
-    mean = theory.gaussian_expectation(act, variances)
-    square = theory.gaussian_expectation(lambda z: act(z) ** 2, variances)
-    slope = theory.gaussian_expectation(lambda z: act.derivative(z) ** 2, variances)
-    return MeanFieldLayers(
-        q=variances,
-        act_var=np.asarray(square - mean * mean),
-        chi=np.asarray(sigma_w * sigma_w * slope),
-    )
-
-
-@dataclass(frozen=True, eq=False)
 class InitStatistics:
     r"""Activations and backpropagated gradients of every layer of one random network.
 
@@ -586,7 +497,8 @@ def summarise(
         - ``grad_drop``: first layer's gradient variance over the last's;
         - ``linear_act_drop``, ``mf_act_drop``, ``mf_grad_drop``: the drops that the linear
           regime (``gain`` to the power ``depth - 1``) and mean field
-          (:func:`mean_field_layers`) predict; ``mf_act_factor``, ``mf_grad_factor``: the
+          (:func:`gradwatch.theory.mean_field_layers`) predict; ``mf_act_factor``,
+          ``mf_grad_factor``: the
           per-layer factors fitted to mean field's variances, as to the measured ones;
         - ``weight_spread``: largest over smallest weight-gradient norm of layers 2 to
           ``depth``; ``linear_fails``: the networks, in words, whose measured factor is 10 %
@@ -622,7 +534,7 @@ def summarise(
             step_first[k], step_last[k] = float(s.act_ratios[0]), float(s.act_ratios[-1])
             grad_drop[k] = float(s.grad_var[0] / s.grad_var[-1])
             linear_act_drop[k] = predicted[(name, label)][0] ** (settings.depth - 1)
-            mean_field = mean_field_layers(
+            mean_field = theory.mean_field_layers(
                 name, math.sqrt(settings.width * variances[label]), settings.depth
             )
             mf_act_drop[k] = float(mean_field.act_var[-1] / mean_field.act_var[0])

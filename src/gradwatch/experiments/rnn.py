@@ -50,7 +50,7 @@ from gradwatch.experiments import (
     positive,
     require,
 )
-from gradwatch.experiments.clipping import effective_lr, range_text, seed_summary
+from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
 
@@ -859,7 +859,7 @@ def _training_numbers(settings: Settings, runs: TrainingComparison) -> dict[str,
         "clipped": clipped,
         "matched": {
             **matched,
-            "lr": range_text(float(np.median(lrs)), min(lrs), max(lrs)),
+            "lr": median_range_text(float(np.median(lrs)), min(lrs), max(lrs)),
             "lr_high": max(lrs),
         },
         "same_lr_worse": int(worse),
