@@ -452,7 +452,7 @@ def smallest_text_px(fig: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
 
     The figure is shown ``page_width_px`` wide; a label of :math:`s` points on a figure
     :math:`w` inches wide is then :math:`s/72 \cdot \text{page\_width\_px}/w` pixels high.
-    The pages keep it at :data:`MIN_TEXT_PX` or more.
+    The pages keep it at ``MIN_TEXT_PX`` or more.
 
     Examples
     --------

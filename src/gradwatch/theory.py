@@ -1145,9 +1145,10 @@ def mean_field_layers(
     Weights :math:`\mathcal N(0, \sigma_w^2/n_\text{in})`, zero biases, inputs of variance
     ``input_variance``: :math:`q^{(1)} = \sigma_w^2\,\text{input\_variance}` and
     :math:`q^{(l+1)} = \sigma_w^2 E[g(z^{(l)})^2]` (:func:`gradwatch.theory.q_map`)
-    :cite:p:`poole2016,schoenholz2017`. Unlike the linear-regime factors of
-    :func:`variance_gains`, this follows tanh into its tails; at :math:`\sigma_w = 1` the
-    variance of a tanh network falls like :math:`1/l`, a power law, not by a constant factor.
+    :cite:p:`poole2016,schoenholz2017`. Unlike the linear-regime factors of the initialisation
+    experiment's ``variance_gains``, this follows tanh into its tails; at :math:`\sigma_w = 1`
+    the variance of a tanh network falls like :math:`1/l`, a power law, not by a constant
+    factor.
 
     Parameters
     ----------

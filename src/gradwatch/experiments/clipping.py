@@ -442,7 +442,7 @@ def matched_runs(settings: Settings, clipped: Mapping[int, History]) -> Runs:
     Returns
     -------
     dict of int to History
-        Without clipping, at :func:`effective_lr` of each clipped run.
+        Without clipping, at ``effective_lr`` of each clipped run.
 
     Examples
     --------
@@ -844,7 +844,7 @@ def summarise(
     dict
         ``theta`` and ``lr`` (from the settings), ``start`` (the first gradients),
         ``geometry``, ``unclipped``, ``clipped``, ``step_size`` (the control over seeds),
-        ``sweep`` and ``methods`` (over seeds, see :func:`seed_summary`); a value that is
+        ``sweep`` and ``methods`` (over seeds, see ``seed_summary``); a value that is
         not finite is None.
 
     Examples

@@ -615,7 +615,7 @@ def train_memory(
 def matched_lr(settings: Settings, clipped: History) -> float:
     """Average learning rate of a run clipped at ``train_max_norm`` with ``train_lr``.
 
-    See :func:`gradwatch.experiments.clipping.effective_lr`.
+    See ``effective_lr``.
 
     Examples
     --------
@@ -748,7 +748,7 @@ def summarise(
         ``time`` (the gradient through time: per-step factors, norms after all steps, the
         radii nearest one and the extreme ones), ``cliff`` (the plateaus, the wall, the jump,
         the final losses) and ``train`` (the runs of seed ``train_seed``, and every run over
-        the seeds: see :func:`gradwatch.experiments.clipping.seed_summary`).
+        the seeds: see ``seed_summary``).
 
     Examples
     --------
