@@ -416,7 +416,7 @@ def test_conf_run_reproduces_the_page_claims(conf_settings: rnn_experiment.Setti
     assert abs(cliff["h_start"] + 1) < 0.05  # the start is on the lower plateau
     assert abs(cliff["loss_plain"] - cliff["lower"]) < 1e-3
     train = numbers["train"]
-    assert train["plain_max_loss"] > 5 * train["first_loss"]
+    assert train["plain_max_loss"] > 2 * train["first_loss"]
     assert train["clipped_loss"] < 0.5 * train["plain_loss"]
     # over the seeds: worse than clipping at its learning rate, as good at its average step
     assert train["same_lr_worse"] == len(conf_settings.train_seeds)
