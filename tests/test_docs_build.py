@@ -72,6 +72,8 @@ def test_control_page_builds(tmp_path: Path) -> None:
     result = build(tmp_path, "passing_cell.md")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    # The page's kernel was started with CurveZMQ keys, so ipykernel had nothing to warn about.
+    assert "without encryption" not in output
     html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
     assert "A page whose cells run" in html
     # A cell tagged raises-exception shows its error and does not fail the build.

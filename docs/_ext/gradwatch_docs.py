@@ -15,6 +15,9 @@
   ``conf/<page>.toml`` change, not only its text: a hidden last cell records a hash of those
   inputs (jupyter-cache keys on the notebook's code), and a page whose inputs changed since the
   last build is re-read.
+- **Encrypted kernels**: the kernels that execute the pages talk to the build over
+  CurveZMQ-encrypted sockets, with keys the kernel manager provisions, so ipykernel has no
+  reason to warn that it runs "over TCP without encryption".
 - **Descriptions**: a page without ``myst: html_meta: description`` in its front matter gets
   ``<meta name="description">`` from its first paragraph.
 - **Citation style** ``author_year_round``: ``{cite:t}`` gives "Glorot and Bengio (2010)",
@@ -448,8 +451,41 @@ def drop_duplicate_templates(app: Sphinx) -> None:
 # -- Set-up -------------------------------------------------------------------------------------
 
 
+def encrypt_page_kernels() -> None:
+    """Start every page's kernel with CurveZMQ keys provisioned by its kernel manager.
+
+    ipykernel warns, once per kernel, that it runs "over TCP without encryption" unless the
+    manager that starts it hands it CurveZMQ keys. jupyter_client provisions them when the
+    manager's ``transport_encryption`` policy asks for it (and ipykernel's kernelspec declares
+    ``curve`` support), but the managers that execute pages are created by nbclient, deep inside
+    myst-nb and jupyter-cache, without any configuration. nbclient looks its manager class up as
+    ``jupyter_client.AsyncKernelManager`` each time it starts a kernel, so that name is bound here,
+    in the build process only, to a subclass whose policy is ``"required"``: a kernel that cannot
+    be encrypted then fails the build instead of running in plain text. Sphinx's parallel readers
+    are forked from this process and inherit it.
+    """
+    import jupyter_client
+    from traitlets import default
+
+    base = jupyter_client.AsyncKernelManager
+    if getattr(base, "gradwatch_curve", False):
+        return  # already bound (Sphinx may load the extension twice in one process)
+
+    class CurveKernelManager(base):  # type: ignore[misc, valid-type]
+        """A kernel manager that always provisions CurveZMQ keys for its kernel."""
+
+        gradwatch_curve = True
+
+        @default("transport_encryption")
+        def _always_encrypt(self) -> str:
+            return "required"
+
+    jupyter_client.AsyncKernelManager = CurveKernelManager
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_bib_style()
+    encrypt_page_kernels()
     mathjax_source()  # fail early, with the fix, when the package is missing
     app.add_node(
         run_it_yourself,
