@@ -106,7 +106,9 @@ class GradScaler:
     TypeError
         If a factor is not a real number, or ``growth_interval`` not an int.
     ValueError
-        If a hyper-parameter is out of its range.
+        If ``init_scale`` is not positive and finite in float32, ``growth_factor`` not a
+        finite number above 1, ``backoff_factor`` not in :math:`(0, 1)` or ``growth_interval``
+        not positive.
 
     Examples
     --------

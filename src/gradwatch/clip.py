@@ -278,18 +278,19 @@ def clip_by_value(
     ----------
     grads : sequence of ndarray
     clip_value : float
-        Positive bound.
+        Positive bound (``inf`` never clips).
     inplace : bool, default False
+        As for :func:`clip_by_global_norm`.
 
     Returns
     -------
     list of ndarray
+        The clamped gradients, in the dtypes of ``grads``.
 
     Raises
     ------
     ValueError
-        If ``clip_value`` is not positive, or ``inplace`` is True and an array is read-only
-        (then no array has been changed).
+        If ``clip_value`` is not positive, or ``inplace`` is True and an array is read-only.
 
     Examples
     --------
@@ -316,19 +317,21 @@ def clip_by_norm(
     ----------
     grads : sequence of ndarray
     max_norm : float
-        Positive threshold for each array's norm.
+        Positive threshold for each array's norm (``inf`` never clips).
     norm_type : float, default 2.0
+        Order of the norm, as for :func:`global_norm`.
     inplace : bool, default False
+        As for :func:`clip_by_global_norm`.
 
     Returns
     -------
     list of ndarray
+        The rescaled gradients; those whose norm is at most ``max_norm`` keep their values.
 
     Raises
     ------
     ValueError
-        If ``max_norm`` or ``norm_type`` is not positive, or ``inplace`` is True and an array
-        is read-only (then no array has been changed).
+        As for :func:`clip_by_global_norm`.
 
     Examples
     --------

@@ -70,6 +70,16 @@ def _mean(a: Array, axis: int) -> Array:
     return total
 
 
+def _moments(x: Array, axis: int) -> tuple[Array, Array, Array]:
+    """Return the mean along ``axis``, ``x`` minus it, and the biased variance.
+
+    The mean and the variance keep ``axis`` with length 1, so that they broadcast against ``x``.
+    """
+    mean = _mean(x, axis)
+    centred = x - mean
+    return mean, centred, _mean(centred * centred, axis)
+
+
 class _AffineNormalisation(Layer):
     """Shared parts: the widths, the affine parameters and their gradients."""
 
@@ -112,6 +122,13 @@ class _AffineNormalisation(Layer):
                 f"x must have shape (n_samples, {self.n}) for {type(self).__name__}(n={self.n}), "
                 f"got shape {x.shape}"
             )
+
+    def _standardise(self, centred: Array, variance: Array) -> Array:
+        """Return the scaled and shifted standardised values; keep x-hat and the inverse std."""
+        self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
+        self._x_hat = x_hat = centred * inv_std
+        y: Array = x_hat * self.gamma + self.beta
+        return y
 
     def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array]:
         """Set ``dgamma``, ``dbeta``; return x-hat, the inverse std and the gradient at x-hat."""
@@ -187,12 +204,8 @@ class LayerNorm(_AffineNormalisation):
             If ``x`` does not have ``n`` columns.
         """
         self._check(x)
-        centred = x - _mean(x, 1)
-        variance = _mean(centred * centred, 1)
-        self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
-        self._x_hat = x_hat = centred * inv_std
-        y: Array = x_hat * self.gamma + self.beta
-        return y
+        _, centred, variance = _moments(x, 1)
+        return self._standardise(centred, variance)
 
     def backward(self, dy: Array, /) -> Array:
         r"""Set ``dgamma`` and ``dbeta``; return :math:`\partial L/\partial x`.
@@ -224,20 +237,15 @@ class BatchNorm(_AffineNormalisation):
 
     Parameters
     ----------
-    n : int
-        Number of features.
-    eps : float, default 1e-5
-        Added to the variance; positive.
+    n, eps, dtype
+        As for :class:`LayerNorm`.
     momentum : float, default 0.1
         Weight :math:`m` of the new batch in the running statistics, in [0, 1].
-    dtype : numpy floating dtype, default float64
 
     Attributes
     ----------
-    gamma, beta : ndarray, shape (n,)
-        Scale (ones) and shift (zeros).
-    dgamma, dbeta : ndarray, shape (n,)
-        Their gradients.
+    gamma, beta, dgamma, dbeta : ndarray, shape (n,)
+        As for :class:`LayerNorm`.
     running_mean, running_var : ndarray, shape (n,)
         Buffers, not parameters: zeros and ones at first.
     training : bool
@@ -301,22 +309,17 @@ class BatchNorm(_AffineNormalisation):
                     f"BatchNorm in training mode needs more than one sample per batch, got x "
                     f"of shape {x.shape}; call eval() to use the running statistics"
                 )
-            mean = _mean(x, 0)[0]
-            centred = x - mean
-            variance = _mean(centred * centred, 0)[0]
+            mean, centred, variance = _moments(x, 0)
             m = self.momentum
             self.running_mean *= 1.0 - m
-            self.running_mean += m * mean
+            self.running_mean += m * mean[0]
             self.running_var *= 1.0 - m
-            self.running_var += (m * n_samples / (n_samples - 1)) * variance
+            self.running_var += (m * n_samples / (n_samples - 1)) * variance[0]
         else:
             centred = x - self.running_mean
             variance = self.running_var
         self._batch_statistics = self.training
-        self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
-        self._x_hat = x_hat = centred * inv_std
-        y: Array = x_hat * self.gamma + self.beta
-        return y
+        return self._standardise(centred, variance)
 
     def backward(self, dy: Array, /) -> Array:
         r"""Set ``dgamma`` and ``dbeta``; return :math:`\partial L/\partial x`.

@@ -34,10 +34,24 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "names"]
 
 
 class Optimizer:
-    """Base class: checks the lists, keeps the state, counts the steps.
+    r"""Base class: checks the lists, keeps the state, counts the steps.
 
     A subclass implements ``_update(weights, grads)``, one step of its rule; :meth:`step`
-    calls it only after every check has passed, then counts the step.
+    calls it only after every check has passed, then counts the step. Every optimiser checks
+    its hyper-parameters when it is built and raises the errors listed here; a subclass lists
+    only those of its own.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta > 0`.
+
+    Raises
+    ------
+    TypeError
+        If a hyper-parameter is not a real number.
+    ValueError
+        If a hyper-parameter is out of its range.
 
     Examples
     --------
@@ -164,13 +178,6 @@ class SGD(Optimizer):
     weight_decay : float, default 0.0
         L2 penalty :math:`\lambda \ge 0`.
 
-    Raises
-    ------
-    TypeError
-        If a hyper-parameter is not a real number.
-    ValueError
-        If a hyper-parameter is out of its range.
-
     Examples
     --------
     >>> import numpy as np
@@ -230,17 +237,8 @@ class RMSprop(Optimizer):
         Decay :math:`\alpha \in [0, 1)` of the mean square.
     eps : float, default 1e-8
         :math:`\epsilon > 0`, added to the root.
-    momentum : float, default 0.0
-        :math:`\mu \in [0, 1)`.
-    weight_decay : float, default 0.0
-        L2 penalty :math:`\lambda \ge 0`, added to the gradient.
-
-    Raises
-    ------
-    TypeError
-        If a hyper-parameter is not a real number.
-    ValueError
-        If a hyper-parameter is out of its range.
+    momentum, weight_decay : float, default 0.0
+        As for :class:`SGD`: :math:`\mu`, and the L2 penalty :math:`\lambda` added to the gradient.
 
     Examples
     --------
@@ -314,9 +312,7 @@ class Adam(Optimizer):
     Raises
     ------
     TypeError
-        If ``betas`` is not a pair, or a hyper-parameter is not a real number.
-    ValueError
-        If a hyper-parameter is out of its range.
+        If ``betas`` is not a pair; otherwise as for :class:`Optimizer`.
 
     Examples
     --------
@@ -390,16 +386,9 @@ class AdamW(Adam):
     Parameters
     ----------
     lr, betas, eps
-        As for :class:`Adam`, with the same defaults.
+        As for :class:`Adam`, with the same defaults (and the same errors).
     weight_decay : float, default 0.01
         Decoupled decay :math:`\lambda \ge 0` (PyTorch's default).
-
-    Raises
-    ------
-    TypeError
-        If ``betas`` is not a pair, or a hyper-parameter is not a real number.
-    ValueError
-        If a hyper-parameter is out of its range.
 
     Examples
     --------
