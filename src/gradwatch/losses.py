@@ -81,10 +81,9 @@ def compute_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return np.promote_types(dtype, np.float32)
 
 
-def _widened(y_pred: object) -> tuple[Array, np.dtype[Any]]:
-    """Return the checked prediction in its compute dtype, and its own dtype for the gradient."""
-    array = _check_prediction(y_pred)
-    return array.astype(compute_dtype(array.dtype), copy=False), array.dtype
+def _widened(array: Array) -> Array:
+    """Return ``array`` in its compute dtype, itself if it has it already."""
+    return array.astype(compute_dtype(array.dtype), copy=False)
 
 
 def _match_target(y_pred: Array, y: object, loss: str) -> Array:
@@ -103,6 +102,10 @@ def _match_target(y_pred: Array, y: object, loss: str) -> Array:
 class Loss:
     """Base class: ``__call__`` gives the mean loss, ``grad`` its gradient w.r.t. ``y_pred``.
 
+    A loss implements ``_compute(y_pred, y)``, which receives the checked prediction already
+    in its compute dtype (:func:`compute_dtype`) and returns the loss and its gradient there;
+    :meth:`value_and_grad` rounds the gradient to the prediction's own dtype.
+
     Examples
     --------
     >>> import numpy as np
@@ -117,7 +120,16 @@ class Loss:
     name: ClassVar[str] = ""
 
     def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        r"""Return the loss and :math:`\partial L/\partial y_\text{pred}` from one pass."""
+        r"""Return the loss and :math:`\partial L/\partial y_\text{pred}` from one pass.
+
+        Both are computed in float32 or wider; the gradient has the dtype of ``y_pred``.
+        """
+        array = _check_prediction(y_pred)
+        value, grad = self._compute(_widened(array), y)
+        return value, grad.astype(array.dtype, copy=False)
+
+    def _compute(self, y_pred: Array, y: object) -> tuple[float, Array]:
+        """Return the loss and its gradient, ``y_pred`` being in its compute dtype."""
         raise NotImplementedError
 
     def __call__(self, y_pred: Array, y: Array) -> float:
@@ -147,13 +159,11 @@ class MSE(Loss):
 
     name = "mse"
 
-    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        """Return the mean squared error and its gradient."""
-        wide, dtype = _widened(y_pred)
-        diff = wide - _match_target(wide, y, self.name)
+    def _compute(self, y_pred: Array, y: object) -> tuple[float, Array]:
+        diff = y_pred - _match_target(y_pred, y, self.name)
         value = float(np.vdot(diff, diff)) / diff.size
         diff *= 2.0 / diff.size
-        return value, diff.astype(dtype, copy=False)
+        return value, diff
 
 
 def _probability_targets(y_pred: Array, y: object, loss: str) -> Array:
@@ -182,9 +192,7 @@ class BCE(Loss):
 
     name = "bce"
 
-    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        """Return the binary cross-entropy and its gradient."""
-        p, dtype = _widened(y_pred)
+    def _compute(self, p: Array, y: object) -> tuple[float, Array]:
         if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
             raise ValueError(
                 "y_pred must hold probabilities in [0, 1] for 'bce'; "
@@ -195,8 +203,7 @@ class BCE(Loss):
             log_p = np.maximum(np.log(p), -100.0)
             log_q = np.maximum(np.log1p(-p), -100.0)
         value = -float(np.mean(target * log_p + (1.0 - target) * log_q))
-        grad = (p - target) / np.maximum(p * (1.0 - p), 1e-12) / p.size
-        return value, grad.astype(dtype, copy=False)
+        return value, (p - target) / np.maximum(p * (1.0 - p), 1e-12) / p.size
 
 
 class BCEWithLogits(Loss):
@@ -215,15 +222,12 @@ class BCEWithLogits(Loss):
 
     name = "bce_with_logits"
 
-    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        """Return the loss and its gradient with respect to the logits."""
-        z, dtype = _widened(y_pred)
+    def _compute(self, z: Array, y: object) -> tuple[float, Array]:
         target = _probability_targets(z, y, self.name)
         e = np.exp(-np.abs(z))
         value = float(np.mean(np.maximum(z, 0.0) - z * target + np.log1p(e)))
         sigmoid = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        grad = (sigmoid - target) / z.size
-        return value, grad.astype(dtype, copy=False)
+        return value, (sigmoid - target) / z.size
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -245,9 +249,7 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_cross_entropy"
 
-    def value_and_grad(self, y_pred: Array, y: Array) -> tuple[float, Array]:
-        """Return the cross-entropy and its gradient with respect to the logits."""
-        z, dtype = _widened(y_pred)
+    def _compute(self, z: Array, y: object) -> tuple[float, Array]:
         if z.ndim != 2:
             raise ValueError(
                 f"y_pred must be logits of shape (n_samples, n_classes), got shape {z.shape}"
@@ -269,7 +271,7 @@ class SoftmaxCrossEntropy(Loss):
         grad = exp / total
         grad[rows, labels] -= 1.0
         grad /= n
-        return value, grad.astype(dtype, copy=False)
+        return value, grad
 
 
 def scaled_value_and_grad(
@@ -302,7 +304,8 @@ def scaled_value_and_grad(
     Raises
     ------
     ValueError
-        If ``loss_scale`` is not a positive finite number.
+        If ``loss_scale`` is not a positive finite number, or ``y_pred`` and ``y`` are not
+        what the loss expects (see the table above).
 
     Examples
     --------
@@ -314,8 +317,7 @@ def scaled_value_and_grad(
     (dtype('float32'), True, True)
     """
     scale = check_positive(loss_scale, "loss_scale")
-    wide, _ = _widened(y_pred)
-    value, grad = get(loss).value_and_grad(wide, y)
+    value, grad = get(loss).value_and_grad(_widened(_check_prediction(y_pred)), y)
     if scale != 1.0:
         grad = grad * np.asarray(scale, dtype=grad.dtype)
     return value, grad

@@ -183,6 +183,9 @@ class Sequential(Layer):
     def params(self) -> list[Array]:
         """Return every layer's parameters, in order: the arrays themselves.
 
+        They are not copies, so updating them changes the network. For a plain :class:`MLP`
+        they are ``[W1, b1, W2, b2, ...]``.
+
         Examples
         --------
         >>> import gradwatch as gw
@@ -192,13 +195,16 @@ class Sequential(Layer):
         return [p for layer in self.layers for p in layer.params()]
 
     def grads(self) -> list[Array]:
-        """Return every layer's gradients, in the order of :meth:`params`.
+        """Return every layer's gradients in the order of :meth:`params`, set by :meth:`backward`.
+
+        They are the layers' own gradient arrays, not copies.
 
         Examples
         --------
         >>> import gradwatch as gw
-        >>> [g.shape for g in gw.Sequential([gw.Dense(3, 2), gw.LayerNorm(2)]).grads()]
-        [(3, 2), (2,), (2,), (2,)]
+        >>> net = gw.Sequential([gw.Dense(3, 2), gw.LayerNorm(2)])
+        >>> net.grads()[2] is net.layers[1].dgamma
+        True
         """
         return [g for layer in self.layers for g in layer.grads()]
 
@@ -335,12 +341,12 @@ class Sequential(Layer):
         --------
         >>> import numpy as np
         >>> import gradwatch as gw
-        >>> net = gw.MLP([2, 3, 1], activation="identity", init="ones")
-        >>> y = net.forward(np.array([[1.0, 2.0]]))
-        >>> net.backward_params(np.ones_like(y))
-        >>> net.grads()[0]
-        array([[1., 1., 1.],
-               [2., 2., 2.]])
+        >>> net = gw.Sequential([gw.Dense(2, 1, activation="identity")])
+        >>> _ = net.forward(np.array([[1.0, 2.0]]))
+        >>> print(net.backward_params(np.array([[3.0]])))   # no dL/dx
+        None
+        >>> net.grads()[0].tolist()                         # dW = x.T dy
+        [[3.0], [6.0]]
         """
         self.layers[0].backward_params(self._backward_to_first_layer(dy))
 
@@ -396,7 +402,8 @@ class Sequential(Layer):
         Raises
         ------
         ValueError
-            If ``loss_scale`` is not a positive finite number.
+            If ``x`` does not fit the network (see :meth:`forward`), ``y`` does not fit the
+            loss, or ``loss_scale`` is not a positive finite number.
 
         Examples
         --------
@@ -524,12 +531,12 @@ class MLP(Sequential):
                 f"residual=True needs equal hidden widths (each block adds its input to its "
                 f"output), got sizes {widths}"
             )
-        self._plain = norm is None and not residual
+        plain = norm is None and not residual
         last = len(widths) - 2
         acts = [*hidden, output_activation]
         blocks: list[Layer] = []
         for i, (n_in, n_out, act) in enumerate(zip(widths[:-1], widths[1:], acts, strict=True)):
-            stays_plain = self._plain or i == last or (residual and i == 0)
+            stays_plain = plain or i == last or (residual and i == 0)
             layer = Dense(
                 n_in,
                 n_out,
@@ -558,45 +565,6 @@ class MLP(Sequential):
     def sizes(self) -> list[int]:
         """Widths ``[n_in, hidden_1, ..., n_out]``."""
         return list(self._sizes)
-
-    def params(self) -> list[Array]:
-        """Return every block's parameters in order: ``[W1, b1, W2, b2, ...]`` for a plain MLP.
-
-        They are the arrays themselves, so updates change the network.
-
-        Examples
-        --------
-        >>> import gradwatch as gw
-        >>> [p.shape for p in gw.MLP([3, 2, 1]).params()]
-        [(3, 2), (2,), (2, 1), (1,)]
-        """
-        if self._plain:
-            return [p for layer in self.layers for p in (layer.W, layer.b)]
-        return super().params()
-
-    def grads(self) -> list[Array]:
-        """Return the gradients in the order of :meth:`params`, set by :meth:`backward`.
-
-        Examples
-        --------
-        >>> import gradwatch as gw
-        >>> [g.shape for g in gw.MLP([3, 2, 1]).grads()]
-        [(3, 2), (2,), (2, 1), (1,)]
-        """
-        if self._plain:
-            return [g for layer in self.layers for g in (layer.dW, layer.db)]
-        return super().grads()
-
-    def param_names(self) -> list[str]:
-        """Return names matching :meth:`params`: ``layers[0].W``, ``layers[0].b``, ...
-
-        Examples
-        --------
-        >>> import gradwatch as gw
-        >>> gw.MLP([3, 2, 1]).param_names()
-        ['layers[0].W', 'layers[0].b', 'layers[1].W', 'layers[1].b']
-        """
-        return super().param_names()
 
     def __repr__(self) -> str:
         hidden = {repr(act) for act in self._hidden}
