@@ -151,6 +151,17 @@ def test_grid_matches_pointwise_and_critical_line() -> None:
     np.testing.assert_allclose(gw.theory.chi_1_grid("relu", [1.0, 2.0], [0.0]), [[0.5, 2.0]])
 
 
+def test_bisect_halves_to_rounding_or_to_tol() -> None:
+    def cube(x: float) -> float:
+        return x**3 - 2.0
+
+    assert gw.theory.bisect(cube, 0.0, 2.0) == pytest.approx(2.0 ** (1 / 3), abs=1e-15)
+    coarse = gw.theory.bisect(cube, 0.0, 2.0, tol=1e-3)
+    assert coarse == pytest.approx(2.0 ** (1 / 3), abs=1e-3)
+    assert coarse != gw.theory.bisect(cube, 0.0, 2.0)  # it stopped early
+    assert gw.theory.bisect(cube, 0.0, 2.0, max_iter=1) == 1.5  # one halving: [1, 2]
+
+
 def test_random_mlp_draws_the_stated_scales() -> None:
     net = gw.diagnostics.random_mlp(400, 2, "tanh", sigma_w=1.5, sigma_b=0.3, seed=3)
     W, b = net.layers[0].W, net.layers[0].b

@@ -387,7 +387,7 @@ class BlockTrace:
         Copies of each block's ``grads()`` as this pass set them, in the order of its
         ``params()``. The network's own gradients were put back.
     loss : float or None
-        The loss, when :func:`block_trace` was given targets; ``None`` otherwise.
+        As in :class:`Trace`.
 
     Examples
     --------
@@ -517,18 +517,13 @@ def block_trace(
     )
 
 
-def _run(
-    net: Any,
-    x: Array,
-    y: Array | None = None,
-    *,
-    loss: str | losses.Loss = "mse",
-    dy: Array | None = None,
-    seed: int | np.random.Generator = 0,
-) -> Trace | BlockTrace:
-    """:func:`trace` for a network of Dense layers, :func:`block_trace` for any other."""
+def _run(net: Any, x: Array, **start: Any) -> Trace | BlockTrace:
+    """:func:`trace` for a network of Dense layers, :func:`block_trace` for any other.
+
+    ``start`` holds the keyword arguments of both (``y``, ``loss``, ``dy``, ``seed``).
+    """
     run = trace if _is_plain(net) else block_trace
-    return run(net, x, y, loss=loss, dy=dy, seed=seed)
+    return run(net, x, **start)
 
 
 def backprop_norms(
@@ -786,6 +781,7 @@ class LayerStats:
         Returns
         -------
         str
+            A header row, the rule below it and one row per layer, the columns of ``repr``.
 
         Examples
         --------
@@ -997,6 +993,7 @@ class HealthReport:
         Returns
         -------
         str
+            Columns ``layer``, ``verdict`` and ``reasons`` (``-`` for none), one row per layer.
 
         Examples
         --------
@@ -1256,11 +1253,8 @@ def layer_values(
 
     Parameters
     ----------
-    net : MLP or Sequential
-    x : ndarray, shape (n_samples, n_in)
-    y : ndarray
-        Targets in the form the loss expects.
-    loss : str or Loss, default "mse"
+    net, x, y, loss
+        As for :func:`layer_stats`.
 
     Returns
     -------
@@ -1278,7 +1272,7 @@ def layer_values(
     >>> [v.shape for v in a], [v.shape for v in g]
     ([(4, 3), (4, 1)], [(4, 3), (4, 1)])
     """
-    passed = _run(net, x, y, loss=loss)
+    passed = _run(net, x, y=y, loss=loss)
     return passed.a, passed.dz
 
 
@@ -1632,6 +1626,16 @@ def fit_per_layer_factor(ratios: Sequence[float] | Array) -> float:
     return float(np.exp(np.dot(d, np.log(values)) / np.dot(d, d)))
 
 
+def _input_variance(act: activations.Activation, sigma_w: float, sigma_b: float) -> float:
+    """Variance of the inputs drawn at the fixed point: :math:`q^*`, or 1 where :math:`q^* = 0`.
+
+    Without biases, in the ordered phase, :math:`q^* = 0` would make every input 0; the inputs
+    then take unit variance.
+    """
+    q_star = theory.q_fixed_point(act, sigma_w, sigma_b)
+    return q_star if q_star > 0 else 1.0
+
+
 def measure_chi_1(
     activation: str,
     sigma_w: float,
@@ -1688,8 +1692,7 @@ def measure_chi_1(
     if len(seeds) == 0:
         raise ValueError("seeds must name at least one seed")
     act = activations.get(activation)
-    q_star = theory.q_fixed_point(act, sigma_w, sigma_b)
-    q_input = q_star if q_star > 0 else 1.0  # q* = 0 (no bias): start at unit variance
+    q_input = _input_variance(act, sigma_w, sigma_b)
     logs = []
     for seed in seeds:
         rng = make_rng(int(seed), "seeds")
@@ -1741,9 +1744,8 @@ def jacobian_spectra(
     [1.0]
     """
     act = activations.get(activation)
-    q_star = theory.q_fixed_point(act, sigma_w, sigma_b)
+    q_input = _input_variance(act, sigma_w, sigma_b)
     rng = make_rng(seed, "seed")
-    q_input = q_star if q_star > 0 else 1.0
     x = act(np.sqrt(q_input) * rng.standard_normal(check_positive_int(width, "width")))
     result = {}
     for kind in ("normal", "orthogonal"):

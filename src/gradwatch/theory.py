@@ -14,7 +14,8 @@ Examples
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from gradwatch._validation import Array, check_positive, check_positive_int
 __all__: list[str] = [
     "Correlation",
     "MeanField",
+    "bisect",
     "c_fixed_point",
     "c_map",
     "chi_1",
@@ -43,6 +45,8 @@ __all__: list[str] = [
     "q_fixed_point",
     "q_map",
     "relu_gradient_norms",
+    "saturated_fraction",
+    "saturation_thresholds",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +238,14 @@ def gradient_norm_bound(
 # m = act.homogeneous_moment, E[g(sqrt(q) z)^2] = m q and E[g'(sqrt(q) z)^2] = m for every q.
 
 
-def _activation_name(activation: str | activations.Activation) -> activations.Activation:
-    return activations.get(activation)
+def _network(
+    activation: str | activations.Activation, sigma_w: float, sigma_b: float
+) -> tuple[activations.Activation, float, float]:
+    """Check and return the activation and the two scales of a random network."""
+    act = activations.get(activation)
+    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
+    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    return act, w, b
 
 
 def _check_sigma(value: object, name: str, *, allow_zero: bool) -> float:
@@ -254,6 +264,14 @@ def _check_variances(q: float | Array) -> Array:
     if np.any(~np.isfinite(variance)) or np.any(variance < 0):
         raise ValueError(f"q must hold non-negative finite variances, got {q!r}")
     return variance
+
+
+def _check_correlations(c: float | Array) -> Array:
+    """Return ``c`` as a float64 array after checking it holds correlations in [-1, 1]."""
+    corr = np.asarray(c, dtype=np.float64)
+    if np.any(~np.isfinite(corr)) or np.any(np.abs(corr) > 1.0):
+        raise ValueError(f"c must hold correlations in [-1, 1], got {c!r}")
+    return corr
 
 
 _HALF_LINE = 12.0
@@ -299,6 +317,7 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
     Returns
     -------
     ndarray, shape of ``q``
+        :math:`\mathbb E[f(\sqrt q\, z)]` for each variance in ``q``.
 
     Examples
     --------
@@ -343,6 +362,7 @@ def q_map(
     Returns
     -------
     ndarray, shape of ``q``
+        :math:`q^{(l+1)}`, the variance of the next layer's pre-activations, for each ``q``.
 
     Examples
     --------
@@ -350,9 +370,7 @@ def q_map(
     >>> float(gw.theory.q_map(1.0, "relu", sigma_w=2 ** 0.5))   # He scaling keeps q
     1.0
     """
-    act = _activation_name(activation)
-    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
-    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    act, w, b = _network(activation, sigma_w, sigma_b)
     variance = _check_variances(q)
     moment = act.homogeneous_moment
     if moment is not None:
@@ -428,6 +446,7 @@ def q_fixed_point(
     Returns
     -------
     float
+        :math:`q^*`, the variance a deep network's pre-activations settle at.
 
     Raises
     ------
@@ -449,9 +468,7 @@ def q_fixed_point(
     ...
     ValueError: the q-map of relu diverges: 0.5 * sigma_w**2 = 2 >= 1, so q grows without bound
     """
-    act = _activation_name(activation)
-    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
-    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    act, w, b = _network(activation, sigma_w, sigma_b)
     start = _check_sigma(q0, "q0", allow_zero=True)
     check_positive(tol, "tol")
     iterations = check_positive_int(max_iter, "max_iter")
@@ -507,6 +524,7 @@ def chi_1(
     Returns
     -------
     float
+        :math:`\chi_1`: below 1 gradients vanish with depth, above 1 they explode.
 
     Examples
     --------
@@ -516,9 +534,7 @@ def chi_1(
     >>> round(gw.theory.chi_1("tanh", sigma_w=1.5, sigma_b=0.3), 3)
     1.061
     """
-    act = _activation_name(activation)
-    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
-    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
+    act, w, b = _network(activation, sigma_w, sigma_b)
     moment = act.homogeneous_moment
     if moment is not None:
         return moment * w * w
@@ -542,6 +558,7 @@ def depth_scale(chi: float) -> float:
     Returns
     -------
     float
+        :math:`\xi` in layers: positive in the ordered phase, negative in the chaotic one.
 
     Examples
     --------
@@ -621,6 +638,7 @@ def mean_field(
     Returns
     -------
     MeanField
+        With :meth:`MeanField.gradient_profile`, the squared gradient norm at every layer.
 
     Examples
     --------
@@ -629,7 +647,7 @@ def mean_field(
     >>> mf.phase, round(mf.chi_1, 3)
     ('ordered', 0.934)
     """
-    act = _activation_name(activation)
+    act = activations.get(activation)
     q_star = q_fixed_point(act, sigma_w, sigma_b)
     chi = chi_1(act, sigma_w, sigma_b, q=q_star)
     phase = "critical" if abs(chi - 1.0) <= 1e-9 else ("ordered" if chi < 1.0 else "chaotic")
@@ -679,7 +697,7 @@ def chi_1_grid(
     >>> chi.shape, bool(chi[0, 0] < 1 < chi[0, 2])
     ((2, 3), True)
     """
-    act = _activation_name(activation)
+    act = activations.get(activation)
     ws = np.asarray(sigma_w, dtype=np.float64)
     bs = np.asarray(sigma_b, dtype=np.float64)
     for name, values in (("sigma_w", ws), ("sigma_b", bs)):
@@ -715,6 +733,7 @@ def critical_sigma_w(
     Returns
     -------
     float
+        :math:`\sigma_w` on the edge of chaos, where gradients neither vanish nor explode.
 
     Raises
     ------
@@ -730,26 +749,142 @@ def critical_sigma_w(
     1.123
     """
     low, high = (float(v) for v in bracket)
-    act = _activation_name(activation)
+    act = activations.get(activation)
 
     def excess(w: float) -> float:
         return float(np.log(chi_1(act, w, sigma_b)))
 
-    f_low, f_high = excess(low), excess(high)
-    if not (f_low < 0 < f_high):
+    if not (excess(low) < 0 < excess(high)):
         raise ValueError(
             f"chi_1 - 1 does not change sign over bracket={bracket!r} for {act.name} "
             f"with sigma_b={sigma_b!r}"
         )
-    for _ in range(60):
+    return bisect(excess, low, high, tol=1e-7, max_iter=60)
+
+
+def bisect(
+    f: Callable[[float], float], low: float, high: float, *, tol: float = 0.0, max_iter: int = 200
+) -> float:
+    r"""Find the root of an increasing function by bisection.
+
+    Halves ``[low, high]`` ``max_iter`` times, keeping the half where ``f`` changes sign
+    (``f(mid) < 0`` moves ``low`` up, anything else moves ``high`` down), and stops early once
+    the interval is narrower than ``tol``. The defaults halve it 200 times: down to rounding.
+    The caller makes sure that ``f(low) < 0 <= f(high)``; otherwise the halvings drift to
+    whichever end of the bracket ``f`` points them to.
+
+    Parameters
+    ----------
+    f : callable, float to float
+        Increasing over ``[low, high]``.
+    low, high : float
+        The bracket, ``low < high``.
+    tol : float, default 0.0
+        Stop once ``high - low < tol``.
+    max_iter : int, default 200
+        Most halvings.
+
+    Returns
+    -------
+    float
+        The midpoint of the last interval.
+
+    Examples
+    --------
+    >>> import gradwatch as gw
+    >>> round(gw.theory.bisect(lambda x: x * x - 2.0, 0.0, 2.0), 12)
+    1.414213562373
+    """
+    for _ in range(max_iter):
         mid = 0.5 * (low + high)
-        if excess(mid) < 0:
+        if f(mid) < 0:
             low = mid
         else:
             high = mid
-        if high - low < 1e-7:
+        if high - low < tol:
             break
     return 0.5 * (low + high)
+
+
+# ---------------------------------------------------------------------------------------------
+# Saturation: how many units of a layer sit where the activation is flat.
+
+
+def saturation_thresholds(activation: str | activations.Activation) -> tuple[float, float]:
+    r"""Pre-activations at which the activation's output leaves its unsaturated interval.
+
+    The outputs :math:`a = g(z)` outside the activation's ``saturation_interval``
+    :math:`(a_-, a_+)` count as saturated; for an increasing :math:`g` that is
+    :math:`z \le g^{-1}(a_-)` or :math:`z \ge g^{-1}(a_+)`.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        An activation with a ``saturation_interval``.
+
+    Returns
+    -------
+    (float, float)
+        :math:`(g^{-1}(a_-), g^{-1}(a_+))`, found by :func:`bisect`.
+
+    Raises
+    ------
+    ValueError
+        If the activation does not saturate.
+
+    Examples
+    --------
+    >>> [round(t, 3) for t in saturation_thresholds("tanh")]   # atanh(0.97)
+    [-2.092, 2.092]
+    >>> [round(t, 3) for t in saturation_thresholds("sigmoid")]  # logit(0.97)
+    [-3.476, 3.476]
+    """
+    act = activations.get(activation)
+    if act.saturation_interval is None:
+        raise ValueError(
+            f"activation={act.name!r} does not saturate: it has no saturation_interval"
+        )
+    low, high = act.saturation_interval
+
+    def inverse(a: float) -> float:
+        return bisect(lambda z: float(act(np.array([z]))[0]) - a, -50.0, 50.0)
+
+    return inverse(low), inverse(high)
+
+
+def saturated_fraction(activation: str | activations.Activation, q: float) -> float:
+    r"""Fraction of saturated units when the pre-activations are :math:`\mathcal N(0, q)`.
+
+    .. math::
+
+        P = \Phi\!\left(\frac{z_-}{\sqrt q}\right) + 1 - \Phi\!\left(\frac{z_+}{\sqrt q}\right)
+
+    with the thresholds :math:`z_\pm` of :func:`saturation_thresholds`.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        An activation with a ``saturation_interval``.
+    q : float
+        Variance of the pre-activations, positive.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(saturated_fraction("tanh", 1.0), 4)   # |z| > 2.09 for a standard normal z
+    0.0365
+    """
+    q = check_positive(q, "q")
+    z_low, z_high = saturation_thresholds(activation)
+    s = math.sqrt(q)
+    return _normal_cdf(z_low / s) + 1.0 - _normal_cdf(z_high / s)
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -761,16 +896,6 @@ def critical_sigma_w(
 # l, pre-activations u1 = sqrt(q*) z1 and u2 = sqrt(q*) (c z1 + sqrt(1 - c^2) z2), with z1, z2
 # independent standard normals; the c-map averages over both. A positively homogeneous g is
 # g(u) = g(1) relu(u) + g(-1) relu(-u), whose averages are the arc-cosine kernels of ReLU.
-
-
-def _network(
-    activation: str | activations.Activation, sigma_w: float, sigma_b: float
-) -> tuple[activations.Activation, float, float]:
-    """Check and return the activation and the two scales of a random network."""
-    act = _activation_name(activation)
-    w = _check_sigma(sigma_w, "sigma_w", allow_zero=False)
-    b = _check_sigma(sigma_b, "sigma_b", allow_zero=True)
-    return act, w, b
 
 
 def _pair_expectation(f: Any, g: Any, q: float, c: float | Array, n_points: int = 101) -> Array:
@@ -803,13 +928,6 @@ def _homogeneous_pair(act: activations.Activation, q: float, c: Array) -> tuple[
     values: Array = (a * a + b * b) * kernel(c, theta) + 2.0 * a * b * kernel(-c, np.pi - theta)
     slopes: Array = ((a * a + b * b) * (np.pi - theta) - 2.0 * a * b * theta) / (2.0 * np.pi)
     return values, slopes
-
-
-def _check_correlations(c: float | Array) -> Array:
-    corr = np.asarray(c, dtype=np.float64)
-    if np.any(~np.isfinite(corr)) or np.any(np.abs(corr) > 1.0):
-        raise ValueError(f"c must hold correlations in [-1, 1], got {c!r}")
-    return corr
 
 
 def c_map(
@@ -845,6 +963,7 @@ def c_map(
     Returns
     -------
     ndarray, shape of ``c``
+        :math:`c^{(l+1)}`, the next layer's correlation, for each ``c``.
 
     Examples
     --------
@@ -897,6 +1016,7 @@ def chi_c(
     Returns
     -------
     float
+        The c-map's slope at ``c``: near :math:`c^*` a layer multiplies :math:`c - c^*` by it.
 
     Examples
     --------
@@ -946,6 +1066,7 @@ def c_fixed_point(
     Returns
     -------
     float
+        :math:`c^*`, in :math:`[-1, 1]`: 1 in the ordered phase, below 1 in the chaotic one.
 
     Raises
     ------
@@ -986,10 +1107,9 @@ class Correlation:
 
     Attributes
     ----------
-    activation : str
-    sigma_w, sigma_b : float
-    q_star : float
-        Fixed point of the variance map.
+    activation, sigma_w, sigma_b, q_star
+        As in :class:`MeanField`, but ``q_star`` is 1 for a positively homogeneous activation
+        without bias (see :func:`correlation`).
     c_star : float
         Stable fixed point of the correlation map (1 in the ordered phase).
     chi_c : float
@@ -1066,6 +1186,7 @@ def correlation(
     Returns
     -------
     Correlation
+        With :meth:`Correlation.profile`, the correlation at every layer.
 
     Examples
     --------
@@ -1161,6 +1282,7 @@ def mean_field_layers(
     Returns
     -------
     MeanFieldLayers
+        With :meth:`MeanFieldLayers.input_ratio`, the predicted gradient ratios.
 
     Examples
     --------
