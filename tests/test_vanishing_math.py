@@ -37,7 +37,10 @@ def page() -> dict[str, Any]:
     net = vanishing_math.sigmoid_network(settings)
     sigmoid = vanishing_math.sigmoid_profile(net, settings)
     bound = vanishing_math.sigmoid_bound(net)
-    numbers = vanishing_math.summarise(settings, powers, random_norm, linear, sigmoid, bound)
+    weight_grads = vanishing_math.sigmoid_weight_gradients(net, settings)
+    numbers = vanishing_math.summarise(
+        settings, powers, random_norm, linear, sigmoid, bound, weight_grads
+    )
     return {
         "settings": settings,
         "powers": powers,
@@ -45,6 +48,7 @@ def page() -> dict[str, Any]:
         "net": net,
         "sigmoid": sigmoid,
         "bound": bound,
+        "weight_grads": weight_grads,
         "numbers": numbers,
     }
 
@@ -143,6 +147,13 @@ def test_sigmoid_bound_is_a_quarter_times_the_singular_values() -> None:
     bound = vanishing_math.sigmoid_bound(net)
     norms = [np.linalg.norm(layer.W, 2) / 4 for layer in reversed(net.layers)]
     np.testing.assert_allclose(bound, np.concatenate([[1.0], np.cumprod(norms)]), rtol=1e-12)
+
+
+def test_sigmoid_weight_gradients_vanish_towards_the_input(page: dict[str, Any]) -> None:
+    settings, norms = page["settings"], page["weight_grads"]
+    assert norms.shape == (settings.sigmoid_depth,)
+    ratio = page["numbers"]["sigmoid"]["dW_ratio"]
+    assert ratio == float(norms[0] / norms[-1]) < settings.threshold
 
 
 def test_first_below() -> None:

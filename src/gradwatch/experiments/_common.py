@@ -1,21 +1,18 @@
-r"""Pieces shared by several experiments: the gradient against depth, over weight scales.
+r"""Pieces shared by several experiments.
 
-The pages on vanishing (``docs/vanishing_math.md``) and exploding gradients
-(``docs/exploding_math.md``) measure the same thing in different networks: for every weight
-scale :math:`s` of their settings, the size of the backpropagated gradient after each number of
-layers, next to a prediction (:func:`depth_profiles`, drawn by :func:`figure_depth_profiles`).
+- The gradient against depth, over weight scales: the pages on vanishing
+  (``docs/vanishing_math.md``) and exploding gradients (``docs/exploding_math.md``) measure the
+  same thing in different networks: for every weight scale :math:`s` of their settings, the
+  size of the backpropagated gradient after each number of layers, next to a prediction
+  (:func:`depth_profiles`, drawn by :func:`figure_depth_profiles`), from settings checked by
+  :func:`check_sweep`; :func:`normal_batches` draws a network's inputs and output gradient.
+- The regression task of the page "Diagnosing a network" (:func:`sine_task`), which other pages
+  train on too.
+- Numbers as the pages print them, and summaries over seeds (:func:`range_text`,
+  :func:`number_text`, :func:`seed_summary`, :func:`spread`, :func:`geometric_mean`, ...).
+
 This module is private: the experiments import from it, and the pages show its code where a
 reader should read it.
-
-Examples
---------
->>> from gradwatch import theory
->>> from gradwatch.experiments import vanishing_math
->>> from gradwatch.experiments._common import depth_profiles
->>> settings = vanishing_math.Settings(depth=3, width=32, scales=[0.5], seeds=[0])
->>> profiles = depth_profiles(settings, "identity", theory.linear_gradient_norms)
->>> profiles.predicted[0.5].tolist()
-[1.0, 0.5, 0.25, 0.125]
 """
 
 from __future__ import annotations
@@ -26,11 +23,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gradwatch import diagnostics, plotting
 from gradwatch._validation import Array
-from gradwatch.experiments import Progress, distinct, no_progress, non_negative, positive
+from gradwatch.experiments import Progress, distinct, no_progress, non_negative, positive, require
 from gradwatch.training import History
+
+# ---------------------------------------------------------------------------------------------
+# The gradient against depth, over weight scales.
+# ---------------------------------------------------------------------------------------------
 
 #: Gradients are kept within [1e-100, 1e100] of their output value, far from under- and overflow.
 LOG_RANGE = 100 * math.log(10.0)
@@ -60,11 +62,20 @@ class ScaleSweep(Protocol):
         """Inputs per batch."""
 
 
-def check_sweep(settings: ScaleSweep) -> None:
+def check_sweep(settings: ScaleSweep, scale_ok: Callable[[float], bool], expected: str) -> None:
     """Check the settings of a sweep over weight scales (from a ``Settings.__post_init__``).
 
     ``depth``, ``width``, ``n_samples`` and the scales must be positive, the scales distinct
-    (they key the results) and the seeds at least 0.
+    (they key the results), the seeds at least 0, and then ``scale_ok(s)`` true for every scale.
+
+    Parameters
+    ----------
+    settings : ScaleSweep
+    scale_ok : callable
+        ``scale_ok(s)``: whether the gradients of ``depth`` layers at scale ``s`` stay far from
+        under- and overflow (within :data:`LOG_RANGE`, say).
+    expected : str
+        What ``scale_ok`` asks, in words; the error adds the depth.
 
     Raises
     ------
@@ -75,10 +86,11 @@ def check_sweep(settings: ScaleSweep) -> None:
     --------
     >>> from types import SimpleNamespace
     >>> from gradwatch.experiments._common import check_sweep
-    >>> check_sweep(SimpleNamespace(depth=3, width=8, scales=[1.0, 1.0], seeds=[0], n_samples=4))
+    >>> settings = SimpleNamespace(depth=3, width=8, scales=[1.0, 3.0], seeds=[0], n_samples=4)
+    >>> check_sweep(settings, lambda s: s < 2, "s < 2")
     Traceback (most recent call last):
     ...
-    gradwatch.experiments.SettingError: setting 'scales' = [1.0, 1.0]: expected distinct values
+    gradwatch.experiments.SettingError: setting 'scales[1]' = 3.0: expected s < 2 (depth = 3)
     """
     positive("depth", settings.depth)
     positive("width", settings.width)
@@ -86,6 +98,25 @@ def check_sweep(settings: ScaleSweep) -> None:
     distinct("scales", settings.scales)
     non_negative("seeds", settings.seeds)
     positive("n_samples", settings.n_samples)
+    for i, s in enumerate(settings.scales):
+        require(scale_ok(s), f"scales[{i}]", s, f"{expected} (depth = {settings.depth})")
+
+
+def normal_batches(seed: int, n_samples: int, width: int) -> tuple[Array, Array]:
+    """Two standard normal batches of shape ``(n_samples, width)``, drawn in turn from ``seed``.
+
+    The experiments feed the first to a network as its input and take the second as the
+    gradient arriving at its output, or as its targets.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import normal_batches
+    >>> x, dy = normal_batches(0, 2, 3)
+    >>> x.shape, dy.shape, bool((x != dy).all())
+    ((2, 3), (2, 3), True)
+    """
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_samples, width)), rng.standard_normal((n_samples, width))
 
 
 @dataclass(frozen=True)
@@ -180,19 +211,6 @@ def depth_profiles(
     return DepthProfiles(measured, predicted, factors)
 
 
-def range_text(low: float, high: float, fmt: str = ".0f") -> str:
-    """Write the range from ``low`` to ``high`` in words, one number when both read the same.
-
-    Examples
-    --------
-    >>> from gradwatch.experiments._common import range_text
-    >>> range_text(37.8, 74.4), range_text(1.049, 1.051, ".2f")
-    ('38 to 74', '1.05')
-    """
-    first, last = format(low, fmt), format(high, fmt)
-    return first if first == last else f"{first} to {last}"
-
-
 def figure_depth_profiles(profiles: DepthProfiles, *, title: str) -> Any:
     """Gradient size against depth, one colour per scale: measured points, predicted lines.
 
@@ -225,11 +243,57 @@ def figure_depth_profiles(profiles: DepthProfiles, *, title: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# The regression task of the page "Diagnosing a network".
+# ---------------------------------------------------------------------------------------------
+
+
+def sine_task(n_samples: int, n_in: int, seed: int) -> tuple[Array, Array]:
+    r"""Draw the data set :math:`y = \sin(x v)`, with Gaussian :math:`x` and :math:`v`.
+
+    Parameters
+    ----------
+    n_samples, n_in : int
+        Rows and columns of ``x``.
+    seed : int
+        Seed of the draws, ``x`` first and then :math:`v \sim \mathcal N(0, I / n_{in})`.
+
+    Returns
+    -------
+    x : ndarray, shape (n_samples, n_in)
+    y : ndarray, shape (n_samples, 1)
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import sine_task
+    >>> x, y = sine_task(8, 16, seed=0)
+    >>> x.shape, y.shape, bool(abs(y).max() <= 1)
+    ((8, 16), (8, 1), True)
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_samples, n_in))
+    v = rng.standard_normal((n_in, 1)) / math.sqrt(n_in)
+    return x, np.sin(x @ v)
+
+
+# ---------------------------------------------------------------------------------------------
 # Numbers as the pages print them, and summaries over seeds.
 # ---------------------------------------------------------------------------------------------
 
 #: The multiplication sign of numbers written as powers of ten.
 TIMES = "\u00d7"
+
+
+def range_text(low: float, high: float, fmt: str = ".0f") -> str:
+    """Write the range from ``low`` to ``high`` in words, one number when both read the same.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import range_text
+    >>> range_text(37.8, 74.4), range_text(1.049, 1.051, ".2f")
+    ('38 to 74', '1.05')
+    """
+    first, last = format(low, fmt), format(high, fmt)
+    return first if first == last else f"{first} to {last}"
 
 
 def effective_lr(history: History, lr: float, max_norm: float) -> float:
@@ -336,3 +400,29 @@ def number_text(value: float) -> str:
     mantissa, exponent = f"{value:.1e}".split("e")
     superscript = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"{mantissa} {TIMES} 10{superscript}"
+
+
+def spread(values: ArrayLike) -> dict[str, Any]:
+    """Smallest and largest of ``values``, and the range in words (one number if they agree).
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import spread
+    >>> spread([0.5, 2.0])["text"], spread([0.5, 0.5])["text"]
+    ('0.5 to 2', '0.5')
+    """
+    low, high = float(np.min(values)), float(np.max(values))
+    first, last = number_text(low), number_text(high)
+    return {"low": low, "high": high, "text": first if first == last else f"{first} to {last}"}
+
+
+def geometric_mean(values: ArrayLike, axis: int = -1) -> Array:
+    """Geometric mean of positive ``values`` along ``axis``: the mean of ratios on a log scale.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import geometric_mean
+    >>> float(geometric_mean(np.array([1.0, 100.0])))
+    10.0
+    """
+    return np.asarray(np.exp(np.mean(np.log(values), axis=axis)))

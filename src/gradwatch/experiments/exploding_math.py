@@ -32,15 +32,10 @@ import numpy as np
 
 from gradwatch import clip, diagnostics, optim, theory
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    SettingError,
-    _common,
-    no_progress,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, _common, no_progress
+
+# isort: split
+from gradwatch.experiments import SettingError, positive, require
 from gradwatch.network import MLP
 
 #: The He scale :math:`\sqrt 2`, at which a ReLU layer keeps the expected squared norm.
@@ -56,20 +51,13 @@ class Settings:
 
     Attributes
     ----------
-    depth : int
-        Layers of every network (for the ReLU networks the output layer is a ReLU layer too).
-    width : int
-        Width of every layer.
-    scales : list of float
-        Weight scales :math:`s` of the ReLU networks: weights drawn from
-        :math:`\mathcal N(0, s^2/\text{width})`. Distinct, positive, with
+    depth, width, scales, seeds, n_samples
+        The ReLU networks: ``depth`` ReLU layers (the output layer too) of ``width`` units, with
+        weights :math:`\mathcal N(0, s^2/\text{width})` for each scale :math:`s` (distinct, with
         :math:`(s/\sqrt 2)^{\text{depth}} \ge 10^{-100}` and
-        :math:`s^{\text{depth}} \le 10^{50}`.
-    seeds : list of int
-        One network, input batch and output gradient per seed; the first also builds the
-        orthogonal network and the exploding network that is clipped.
-    n_samples : int
-        Inputs per batch.
+        :math:`s^{\text{depth}} \le 10^{50}`); per seed, one network, a batch of ``n_samples``
+        inputs and an output gradient. The first seed also builds the orthogonal network and
+        the exploding network that is clipped.
     clip_threshold : float
         The threshold :math:`\theta` of clipping by global norm.
     orthogonal_gain : float
@@ -99,18 +87,16 @@ class Settings:
     learning_rate: float = 0.01
 
     def __post_init__(self) -> None:
-        _common.check_sweep(self)
-        for i, s in enumerate(self.scales):
-            # the ReLU gradient (s / sqrt 2)**depth and the linear one s**depth, far from under-
-            # and overflow (the loss of the exploding network grows like s**(2 depth))
-            require(
+        # the ReLU gradient (s / sqrt 2)**depth and the linear one s**depth, far from under- and
+        # overflow (the loss of the exploding network grows like s**(2 depth))
+        _common.check_sweep(
+            self,
+            lambda s: (
                 self.depth * math.log(s / HE_SCALE) >= -_common.LOG_RANGE
-                and self.depth * math.log(s) <= _common.LOG_RANGE / 2,
-                f"scales[{i}]",
-                s,
-                f"a scale s with (s / sqrt 2)**depth >= 1e-100 and s**depth <= 1e50 "
-                f"(depth = {self.depth})",
-            )
+                and self.depth * math.log(s) <= _common.LOG_RANGE / 2
+            ),
+            "a scale s with (s / sqrt 2)**depth >= 1e-100 and s**depth <= 1e50",
+        )
         for i, s in enumerate(self.scales):
             for name in SATURATING:  # the mean-field prediction of saturating_networks
                 try:
@@ -172,24 +158,10 @@ def orthogonal_profile(settings: Settings) -> Array:
 def relu_networks(settings: Settings, progress: Progress = no_progress) -> _common.DepthProfiles:
     r"""Gradient size against depth in deep ReLU networks, measured and predicted.
 
-    For every scale :math:`s`, builds one network of ``depth`` ReLU layers per seed (weights
-    :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a standard normal
-    output gradient and averages the squared ratios over the seeds
-    (``_common.depth_profiles``); the prediction is
-    :math:`(s/\sqrt 2)^{d}` after :math:`d` layers (:func:`gradwatch.theory.relu_gradient_norms`).
-    The fitted factor of the squared norm, ``squared_factors``, is to compare with
-    :math:`s^2/2`.
-
-    Parameters
-    ----------
-    settings : Settings
-        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
-    progress : callable, optional
-        Called as ``progress("ReLU networks", done, len(scales))``.
-
-    Returns
-    -------
-    DepthProfiles
+    ``_common.depth_profiles`` with every layer a ReLU layer and the progress label
+    "ReLU networks"; the prediction is :math:`(s/\sqrt 2)^{d}` after :math:`d` layers
+    (:func:`gradwatch.theory.relu_gradient_norms`). The fitted factor of the squared norm,
+    ``squared_factors``, is to compare with :math:`s^2/2`.
 
     Examples
     --------
@@ -212,18 +184,12 @@ def saturating_networks(
     r"""Gradient size against depth in tanh and sigmoid networks at the scales of the ReLU ones.
 
     The same construction as :func:`relu_networks` (the same widths, depth, scales, seeds,
-    inputs and output gradients, zero biases), with every layer a tanh or a sigmoid layer. The
-    prediction is mean-field theory's :math:`\chi_1^{d/2}` after :math:`d` layers, with
+    inputs and output gradients, zero biases), with every layer a tanh or a sigmoid layer and
+    the progress labels "tanh networks" and "sigmoid networks". The prediction is mean-field
+    theory's :math:`\chi_1^{d/2}` after :math:`d` layers, with
     :math:`\chi_1 = s^2\, \mathbb E[g'(\sqrt{q^*} z)^2]` (:func:`gradwatch.theory.chi_1`):
     at most :math:`s^2/16` for the sigmoid, whose slope is at most 1/4, and below :math:`s^2`
     for tanh, whose slope falls where its units saturate.
-
-    Parameters
-    ----------
-    settings : Settings
-        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
-    progress : callable, optional
-        Called as ``progress("tanh networks", done, len(scales))``, then for the sigmoid.
 
     Returns
     -------
@@ -287,18 +253,8 @@ def layer_gradients(settings: Settings, activation: str) -> LayerGradients:
     r"""Activations, backpropagated gradients and weight gradients of every layer.
 
     For each seed, the network of :func:`relu_networks` at ``max(scales)`` with ``activation``
-    at every layer, its inputs and its output gradient (the same draws for every activation)
-    pass through :func:`gradwatch.diagnostics.trace`.
-
-    Parameters
-    ----------
-    settings : Settings
-        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
-    activation : str
-
-    Returns
-    -------
-    LayerGradients
+    at every layer, its inputs and its output gradient (``_common.normal_batches``, the same
+    draws for every activation) pass through :func:`gradwatch.diagnostics.trace`.
 
     Examples
     --------
@@ -313,9 +269,7 @@ def layer_gradients(settings: Settings, activation: str) -> LayerGradients:
         net = diagnostics.random_mlp(
             settings.width, settings.depth, activation, sigma_w=max(settings.scales), seed=seed
         )
-        rng = np.random.default_rng(seed)
-        x = rng.standard_normal((settings.n_samples, settings.width))
-        dy = rng.standard_normal((settings.n_samples, settings.width))
+        x, dy = _common.normal_batches(seed, settings.n_samples, settings.width)
         passed = diagnostics.trace(net, x, dy=dy)
         rms.append([float(np.sqrt(np.mean(a * a))) for a in passed.a])
         deltas.append([float(np.linalg.norm(dz)) for dz in passed.dz])
@@ -327,11 +281,6 @@ def layer_gradients(settings: Settings, activation: str) -> LayerGradients:
 
 def linear_same_weights(settings: Settings) -> Array:
     """Gradient size against depth with the weights of the largest scale, without the ReLU.
-
-    Parameters
-    ----------
-    settings : Settings
-        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
 
     Returns
     -------
@@ -360,13 +309,7 @@ def linear_same_weights(settings: Settings) -> Array:
 
 @dataclass(frozen=True)
 class Problem:
-    """The exploding ReLU network and a batch of random inputs and targets.
-
-    Attributes
-    ----------
-    net : MLP
-    x : ndarray, shape (n_samples, width)
-    y : ndarray, shape (n_samples, width)
+    """The exploding ReLU network ``net``, inputs ``x`` and targets ``y``, (n_samples, width) each.
 
     Examples
     --------
@@ -406,9 +349,7 @@ def exploding_problem(settings: Settings) -> Problem:
     net: MLP = diagnostics.random_mlp(
         settings.width, settings.depth, "relu", sigma_w=max(settings.scales), seed=seed
     )
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((settings.n_samples, settings.width))
-    y = rng.standard_normal((settings.n_samples, settings.width))
+    x, y = _common.normal_batches(seed, settings.n_samples, settings.width)
     return Problem(net, x, y)
 
 
@@ -551,23 +492,10 @@ def summarise(
 ) -> dict[str, Any]:
     r"""Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    growth : ndarray
-        From :func:`orthogonal_profile`.
-    relu : DepthProfiles
-        From :func:`relu_networks`.
-    saturating : dict of str to DepthProfiles
-        From :func:`saturating_networks`.
-    layers : dict of str to LayerGradients
-        From :func:`layer_gradients`, for ``"relu"`` and each of :data:`SATURATING`.
-    linear_high : ndarray
-        From :func:`linear_same_weights`.
-    clipping : Clipping
-        From :func:`clip_gradients`.
-    step : Step
-        From :func:`clipped_step`.
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`orthogonal_profile`, :func:`relu_networks`, :func:`saturating_networks`,
+    :func:`layer_gradients` (by activation: ``"relu"`` and each of :data:`SATURATING`),
+    :func:`linear_same_weights`, :func:`clip_gradients` and :func:`clipped_step`.
 
     Returns
     -------
@@ -697,19 +625,9 @@ def figure_relu_scale(settings: Settings, relu: _common.DepthProfiles) -> Any:
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the experiment: the steps of the page, its numbers and its figure.
+    """Run the experiment: the networks against depth, then clipping; the figure is ``relu_scale``.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress(label, done, total)``.
-    figures : bool, default True
-        Draw the figure ``relu_scale``.
-
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

@@ -32,19 +32,13 @@ import numpy as np
 
 from gradwatch import activations, diagnostics, init, plotting, theory
 from gradwatch._validation import Array, make_rng
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    at_least,
-    at_most,
-    between,
-    distinct,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, _common, no_progress
+
+# isort: split
+from gradwatch.experiments import at_least, at_most, between, non_negative, positive
+
+# isort: split
+from gradwatch.experiments import activation, distinct, require
 from gradwatch.network import MLP
 from gradwatch.optim import SGD
 from gradwatch.training import History, train
@@ -365,9 +359,7 @@ def init_statistics(
     >>> stats["relu"]["He"].act_var.shape, len(stats["relu"]["He"].gradients)
     ((4,), 4)
     """
-    rng = make_rng(settings.seed, "seed")
-    x = rng.standard_normal((settings.n_samples, settings.width))
-    dy = rng.standard_normal((settings.n_samples, settings.width))
+    x, dy = _common.normal_batches(settings.seed, settings.n_samples, settings.width)
     result: dict[str, dict[str, InitStatistics]] = {}
     for name in settings.activations:
         result[name] = {}
@@ -479,6 +471,9 @@ def summarise(
     runs: dict[str, History],
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers the page quotes, keyed as :func:`key` names them.
+
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`predicted_gains`, :func:`init_statistics` and :func:`init_training`.
 
     Returns
     -------
@@ -757,13 +752,12 @@ def figure_variances(stats: dict[str, dict[str, InitStatistics]]) -> Any:
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Predict, measure and train, in the page's order; return the numbers and figures.
+    """Run the experiment: predict, measure, then train.
 
-    Returns
-    -------
-    Result
-        ``numbers`` from :func:`summarise`; figures ``activation_histograms``,
-        ``gradient_histograms``, ``variances`` and ``training``.
+    The figures are ``activation_histograms``, ``gradient_histograms``, ``variances`` and
+    ``training``.
+
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

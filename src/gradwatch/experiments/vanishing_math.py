@@ -16,11 +16,9 @@ changes with depth and holds the measurements against theory:
 Examples
 --------
 >>> from gradwatch.experiments import vanishing_math
->>> settings = vanishing_math.Settings(depth=4, width=16, seeds=[0], repeated_steps=5,
-...                                    sigmoid_depth=4, sigmoid_width=16)
->>> result = vanishing_math.run(settings, figures=False)
->>> result.numbers["matrix"]["steps"], result.numbers["sigmoid"]["depth"]
-(5, 4)
+>>> numbers = vanishing_math.run(vanishing_math.Settings(), figures=False).numbers
+>>> numbers["matrix"]["steps"], numbers["sigmoid"]["depth"]
+(60, 20)
 """
 
 from __future__ import annotations
@@ -33,19 +31,13 @@ import numpy as np
 
 from gradwatch import diagnostics, plotting, theory
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    _common,
-    at_least,
-    between,
-    finite,
-    no_progress,
-    non_empty,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, _common, no_progress
+
+# isort: split
+from gradwatch.experiments import at_least, between, non_negative, positive
+
+# isort: split
+from gradwatch.experiments import finite, non_empty, require
 from gradwatch.network import MLP
 
 #: The largest slope of the logistic sigmoid, :math:`\sigma'(0) = 1/4`.
@@ -58,19 +50,13 @@ class Settings:
 
     Attributes
     ----------
-    depth : int
-        Layers of the linear networks.
-    width : int
-        Width of every layer of the linear networks, and of the random matrix of
-        :func:`random_matrix_norm`.
-    scales : list of float
-        Weight scales :math:`s`: weights drawn from :math:`\mathcal N(0, s^2/\text{width})`.
-        Distinct, positive, with :math:`s^{\text{depth}}` in :math:`[10^{-100}, 10^{100}]`.
-    seeds : list of int
-        One network, input batch and output gradient per seed; the first also draws the random
-        matrix of :func:`random_matrix_norm`.
-    n_samples : int
-        Inputs per batch.
+    depth, width, scales, seeds, n_samples
+        The linear networks: ``depth`` layers of ``width`` units, with weights
+        :math:`\mathcal N(0, s^2/\text{width})` for each scale :math:`s` (distinct, with
+        :math:`s^{\text{depth}}` in :math:`[10^{-100}, 10^{100}]`); per seed, one network, a
+        batch of ``n_samples`` inputs and an output gradient. The width and the first seed also
+        draw the random matrix of :func:`random_matrix_norm`; ``n_samples`` is the sigmoid
+        network's batch too.
     repeated_matrix : list of list of float
         A square matrix :math:`A`, multiplied by itself in :func:`matrix_powers`.
     repeated_steps : int
@@ -114,15 +100,12 @@ class Settings:
     threshold: float = 1e-6
 
     def __post_init__(self) -> None:
-        _common.check_sweep(self)
-        for i, s in enumerate(self.scales):
-            # the gradient after `depth` layers, s**depth, must stay far from under- and overflow
-            require(
-                self.depth * abs(math.log(s)) <= _common.LOG_RANGE,
-                f"scales[{i}]",
-                s,
-                f"a scale s with s**depth in [1e-100, 1e100] (depth = {self.depth})",
-            )
+        # the gradient after `depth` layers, s**depth, must stay far from under- and overflow
+        _common.check_sweep(
+            self,
+            lambda s: self.depth * abs(math.log(s)) <= _common.LOG_RANGE,
+            "a scale s with s**depth in [1e-100, 1e100]",
+        )
         non_empty("repeated_matrix", self.repeated_matrix)
         rows = self.repeated_matrix
         require(
@@ -233,22 +216,9 @@ def random_matrix_norm(settings: Settings) -> float:
 def linear_networks(settings: Settings, progress: Progress = no_progress) -> _common.DepthProfiles:
     r"""Gradient size against depth in square linear networks, measured and predicted.
 
-    For every scale :math:`s`, builds one network of ``depth`` linear layers per seed (weights
-    :math:`\mathcal N(0, s^2/\text{width})`, zero biases), backpropagates a standard normal
-    output gradient, and averages the squared ratios over the seeds
-    (``_common.depth_profiles``); the prediction is :math:`s^{d}`
-    after :math:`d` layers (:func:`gradwatch.theory.linear_gradient_norms`).
-
-    Parameters
-    ----------
-    settings : Settings
-        Uses ``depth``, ``width``, ``scales``, ``seeds`` and ``n_samples``.
-    progress : callable, optional
-        Called as ``progress("linear networks", done, len(scales))``.
-
-    Returns
-    -------
-    DepthProfiles
+    ``_common.depth_profiles`` with linear layers and the progress label "linear networks";
+    the prediction is :math:`s^{d}` after :math:`d` layers
+    (:func:`gradwatch.theory.linear_gradient_norms`).
 
     Examples
     --------
@@ -351,6 +321,33 @@ def sigmoid_bound(net: MLP) -> Array:
     )
 
 
+def sigmoid_weight_gradients(net: MLP, settings: Settings) -> Array:
+    r"""Norms of the weight gradients :math:`\partial J/\partial W^{(l)}` of ``net``, by layer.
+
+    One batch, ``n_samples`` standard normal inputs and output gradients drawn from
+    ``sigmoid_seed`` (``_common.normal_batches``), passes through
+    :func:`gradwatch.diagnostics.trace`.
+
+    Returns
+    -------
+    ndarray, shape (n_layers,)
+        First layer first.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments import vanishing_math
+    >>> settings = vanishing_math.Settings(sigmoid_depth=3, sigmoid_width=16)
+    >>> net = vanishing_math.sigmoid_network(settings)
+    >>> norms = vanishing_math.sigmoid_weight_gradients(net, settings)
+    >>> norms.shape, bool(norms[0] < norms[-1])
+    ((3,), True)
+    """
+    seed, width = settings.sigmoid_seed, settings.sigmoid_width
+    x, dy = _common.normal_batches(seed, settings.n_samples, width)
+    passed = diagnostics.trace(net, x, dy=dy)
+    return np.asarray([float(np.linalg.norm(dW)) for dW in passed.dW])
+
+
 def first_below(ratios: Array, threshold: float) -> int:
     """First depth at which ``ratios`` is below ``threshold``, or -1 if it never is.
 
@@ -388,20 +385,13 @@ def summarise(
     linear: _common.DepthProfiles,
     sigmoid: Array,
     bound: Array,
+    weight_grads: Array,
 ) -> dict[str, Any]:
     r"""Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    powers : MatrixPowers
-        From :func:`matrix_powers`.
-    random_norm : float
-        From :func:`random_matrix_norm`.
-    linear : DepthProfiles
-        From :func:`linear_networks`.
-    sigmoid, bound : ndarray
-        From :func:`sigmoid_profile` and :func:`sigmoid_bound`.
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`matrix_powers`, :func:`random_matrix_norm`, :func:`linear_networks`,
+    :func:`sigmoid_profile`, :func:`sigmoid_bound` and :func:`sigmoid_weight_gradients`.
 
     Returns
     -------
@@ -416,8 +406,9 @@ def summarise(
         ``factors`` and ``measured``, one entry per scale); ``sigmoid`` (``depth``,
         ``threshold``, the first depth ``below`` the threshold, measured, and ``bound_below``,
         for the bound (-1 if never), the per-layer factors ``factor`` (fitted) and
-        ``bound_factor`` (geometric mean), the measured ratio at the input ``end``, and the
-        profiles ``measured`` and ``bound``).
+        ``bound_factor`` (geometric mean), the measured ratio at the input ``end``, the
+        profiles ``measured`` and ``bound``, and ``dW_ratio``, the first layer's weight-gradient
+        norm over the last layer's).
 
     Examples
     --------
@@ -432,6 +423,7 @@ def summarise(
     ...     vanishing_math.linear_networks(settings),
     ...     vanishing_math.sigmoid_profile(net, settings),
     ...     vanishing_math.sigmoid_bound(net),
+    ...     vanishing_math.sigmoid_weight_gradients(net, settings),
     ... )
     >>> numbers["matrix"]["peak_step"], numbers["linear"]["s_high"], numbers["sigmoid"]["below"]
     (5, 1.25, -1)
@@ -479,6 +471,7 @@ def summarise(
             "end": float(sigmoid[-1]),
             "measured": sigmoid.tolist(),
             "bound": bound.tolist(),
+            "dW_ratio": float(weight_grads[0] / weight_grads[-1]),
         },
     }
 
@@ -530,19 +523,9 @@ def figure_sigmoid_bound(settings: Settings, sigmoid: Array, bound: Array) -> An
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the experiment: the steps of the page, its numbers and its figures.
+    """Run the experiment: matrices, then networks; the figures ``linear_depth``, ``sigmoid_bound``.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress(label, done, total)``.
-    figures : bool, default True
-        Draw the figures ``linear_depth`` and ``sigmoid_bound``.
-
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------
@@ -558,8 +541,9 @@ def run(settings: Settings, progress: Progress = no_progress, *, figures: bool =
     net = sigmoid_network(settings)
     sigmoid = sigmoid_profile(net, settings)
     bound = sigmoid_bound(net)
+    weight_grads = sigmoid_weight_gradients(net, settings)
     progress("sigmoid network", 1, 1)
-    numbers = summarise(settings, powers, random_norm, linear, sigmoid, bound)
+    numbers = summarise(settings, powers, random_norm, linear, sigmoid, bound, weight_grads)
     if not figures:
         return Result(numbers=numbers)
     return Result(
