@@ -119,8 +119,8 @@ def test_weight_gradients_equal_only_for_centred_activations(default_steps: Any)
 def test_number_text_reads_as_a_number() -> None:
     assert _common.number_text(0.5) == "0.5"
     assert _common.number_text(2.5e-7) == f"2.5 {_common.TIMES} 10⁻⁷"
-    assert concepts._spread(np.array([0.5, 0.5]))["text"] == "0.5"  # equal ends: one number
-    assert concepts._spread(np.array([0.5, 0.7]))["text"] == "0.5 to 0.7"
+    assert _common.spread(np.array([0.5, 0.5]))["text"] == "0.5"  # equal ends: one number
+    assert _common.spread(np.array([0.5, 0.7]))["text"] == "0.5 to 0.7"
 
 
 def test_gradient_profiles_report_progress() -> None:

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "layer_histograms",
     "layer_shades",
     "line_by_layer",
+    "lines_with_range",
     "norms_against_depth",
     "readable",
     "smallest_text_px",
@@ -183,6 +184,7 @@ def line_by_layer(
     Returns
     -------
     matplotlib.figure.Figure
+        The figure of ``ax``, or the new figure.
 
     Examples
     --------
@@ -193,30 +195,49 @@ def line_by_layer(
     """
     fig, ax = _own_axes(ax)
     with style():
-        for i, (label, values) in enumerate(series.items()):
-            color = COLORS[i % 7]
-            measured = np.asarray(values, dtype=float)
-            ax.plot(
-                np.arange(1, measured.size + 1), measured, "o-", ms=3.5, color=color, label=label
-            )
-            if theory is not None and label in theory:
-                predicted = np.asarray(theory[label], dtype=float)
-                ax.plot(
-                    np.arange(1, predicted.size + 1),
-                    predicted,
-                    "--",
-                    color=color,
-                    lw=1.3,
-                    alpha=0.9,
-                )
+        _measured_and_theory(
+            ax, series, theory, start=1, fmt="o-", ms=3.5, theory_fmt="--", lw=1.3, alpha=0.9
+        )
         if logy:
             ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
+        _name_axes(ax, xlabel, ylabel, title)
         ax.legend()
     return fig
+
+
+def _measured_and_theory(
+    ax: Any,
+    measured: Mapping[str, Sequence[float] | np.ndarray[Any, Any]],
+    theory: Mapping[str, Sequence[float] | np.ndarray[Any, Any]] | None,
+    *,
+    start: int,
+    fmt: str,
+    ms: float,
+    theory_fmt: str,
+    lw: float,
+    alpha: float,
+) -> None:
+    """Plot each measured series, entry ``d`` at ``x = start + d``, and its theory in its colour.
+
+    The measured values are drawn in the format ``fmt`` with markers of size ``ms``; the
+    predicted ones in ``theory_fmt``, ``lw`` wide, with opacity ``alpha``.
+    """
+    for i, (label, values) in enumerate(measured.items()):
+        color = COLORS[i % 7]
+        y = np.asarray(values, dtype=float)
+        ax.plot(np.arange(start, start + y.size), y, fmt, ms=ms, color=color, label=label)
+        if theory is not None and label in theory:
+            y = np.asarray(theory[label], dtype=float)
+            x = np.arange(start, start + y.size)
+            ax.plot(x, y, theory_fmt, color=color, lw=lw, alpha=alpha)
+
+
+def _name_axes(ax: Any, xlabel: str, ylabel: str, title: str | None) -> None:
+    """Label both axes, and title them unless ``title`` is empty."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,6 +313,56 @@ def layer_histograms(
         ax.stairs(counts, edges, color=shade, lw=lw, label=label)
 
 
+# --- a line over runs with their range shaded, per layer or per step: optimisers, precision ---
+
+
+def lines_with_range(
+    ax: Any,
+    series: Mapping[str, np.ndarray[Any, Any]],
+    *,
+    centre: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None = None,
+    colors: Sequence[str] | None = None,
+    fmts: str | Sequence[str] = "o-",
+    **line: Any,
+) -> None:
+    """Draw each series' mean over its runs as a line, with the runs' range shaded around it.
+
+    Parameters
+    ----------
+    ax : Axes
+    series : mapping of label to ndarray, shape (n_runs, n_points)
+        One row per run (a seed, say); point ``j`` is drawn at ``x = j + 1``, the layer or
+        the step it belongs to.
+    centre : callable, optional
+        ``centre(values)`` gives the line, shape (n_points,), from the rows; by default their
+        mean (a geometric mean suits ratios on a logarithmic axis).
+    colors : sequence of str, optional
+        One colour per series; by default :data:`COLORS` in order.
+    fmts : str or sequence of str, default "o-"
+        The matplotlib format of every line (markers joined by lines by default), or one
+        format per series.
+    **line
+        Passed to ``ax.plot`` for every line (``ms``, ``lw``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradwatch as gw
+    >>> fig, ax = gw.plotting.figure()
+    >>> gw.plotting.lines_with_range(ax, {"SGD": np.array([[1.0, 2.0], [3.0, 4.0]])})
+    >>> ax.lines[0].get_ydata().tolist(), ax.get_legend_handles_labels()[1]
+    ([2.0, 3.0], ['SGD'])
+    """
+    for i, (label, runs) in enumerate(series.items()):
+        values = np.asarray(runs, dtype=float)
+        x = np.arange(1, values.shape[1] + 1)
+        color = COLORS[i % 7] if colors is None else colors[i]
+        mid = values.mean(axis=0) if centre is None else centre(values)
+        ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2)
+        fmt = fmts if isinstance(fmts, str) else fmts[i]
+        ax.plot(x, mid, fmt, color=color, label=label, **line)
+
+
 # --- gradient norm against depth: vanishing_math, exploding_math, concepts, rnn ---
 
 
@@ -328,11 +399,7 @@ def norms_against_depth(
     threshold_label : str, optional
         The reference line's legend entry.
     ax : Axes, optional
-        Draw into these axes instead of a new figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+        As for :func:`line_by_layer`, and so is the figure returned.
 
     Examples
     --------
@@ -343,23 +410,16 @@ def norms_against_depth(
     """
     fig, ax = _own_axes(ax)
     with style():
-        for i, (label, values) in enumerate(measured.items()):
-            color = COLORS[i % 7]
-            points = np.asarray(values, dtype=float)
-            ax.plot(np.arange(points.size), points, "o", ms=4, color=color, label=label)
-            if theory is not None and label in theory:
-                line = np.asarray(theory[label], dtype=float)
-                ax.plot(np.arange(line.size), line, "-", color=color, lw=1.4, alpha=0.85)
+        _measured_and_theory(
+            ax, measured, theory, start=0, fmt="o", ms=4, theory_fmt="-", lw=1.4, alpha=0.85
+        )
         if theory:
             ax.plot([], [], "-", color="#555555", lw=1.4, label=theory_label)
         if threshold is not None:
             ax.axhline(threshold, color="#555555", ls=":", lw=1.2, label=threshold_label)
         ax.set_yscale("log")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
+        _name_axes(ax, xlabel, ylabel, title)
         ax.legend(fontsize=9)
     return fig
 

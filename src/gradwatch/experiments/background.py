@@ -27,15 +27,10 @@ from typing import Any
 import numpy as np
 
 from gradwatch import landscape, plotting
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    finite,
-    increasing,
-    no_progress,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import finite, increasing, positive, require
 from gradwatch.landscape import DescentRun, Quadratic
 
 #: Names of the three runs in :func:`summarise`, in the order of ``Settings.learning_rates``.
@@ -155,13 +150,8 @@ def descend(settings: Settings, surface: Quadratic) -> list[DescentRun]:
 def summarise(settings: Settings, surface: Quadratic, runs: list[DescentRun]) -> dict[str, Any]:
     r"""Collect the numbers the page quotes: the bowl, and what each learning rate did.
 
-    Parameters
-    ----------
-    settings : Settings
-    surface : gradwatch.landscape.Quadratic
-        From :func:`bowl`.
-    runs : list of gradwatch.landscape.DescentRun
-        From :func:`descend`, one per learning rate.
+    ``surface`` and ``runs`` are the return values of the steps :func:`bowl` and
+    :func:`descend`.
 
     Returns
     -------
@@ -302,20 +292,11 @@ def figure_descent_paths(
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Build the bowl, descend with each learning rate, summarise, and draw the paths.
+    """Run the experiment: the bowl and its three descents; the figure is ``descent_paths``.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-        Called once, as ``progress("gradient descent", 1, 1)``, when the runs are done.
-    figures : bool, default True
-        Draw the figure ``descent_paths``.
+    ``progress`` is called once, as ``progress("gradient descent", 1, 1)``, after the descents.
 
-    Returns
-    -------
-    gradwatch.experiments.Result
-        The numbers of :func:`summarise`, and the figure by file stem.
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

@@ -31,19 +31,11 @@ import numpy as np
 
 from gradwatch import activations, diagnostics, plotting, theory
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    at_least,
-    finite,
-    increasing,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
-from gradwatch.experiments._common import number_text
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, at_least, finite, increasing, positive, require
+from gradwatch.experiments._common import geometric_mean, spread
 from gradwatch.optim import SGD
 
 #: Names of the three weight scales in :func:`summarise`, in the order of ``Settings.scales``.
@@ -127,7 +119,7 @@ class Settings:
             "scales", self.scales, 3, "three increasing weight scales (small, middle, large)"
         )
         activation("activation", self.activation)
-        non_negative("seeds", self.seeds)
+        at_least("seeds", self.seeds, 0)
         positive("n_samples", self.n_samples)
         positive("sweep_depths", self.sweep_depths)
         require(
@@ -499,16 +491,6 @@ def _sweep_prediction(settings: Settings, scale: float) -> Array:
     return np.asarray([ratios[depth - 1] for depth in settings.sweep_depths])
 
 
-#: The multiplication sign of a power of ten in the text.
-
-
-def _spread(values: Array) -> dict[str, Any]:
-    """Smallest and largest over the seeds, and the range in words (one number if they agree)."""
-    low, high = float(np.min(values)), float(np.max(values))
-    first, last = number_text(low), number_text(high)
-    return {"low": low, "high": high, "text": first if first == last else f"{first} to {last}"}
-
-
 def _listed(values: Sequence[int]) -> str:
     """Write numbers as an English list: ``"2, 4 and 8"``."""
     words = [str(v) for v in values]
@@ -518,11 +500,7 @@ def _listed(values: Sequence[int]) -> str:
 def summarise(settings: Settings, measured: Measurements) -> dict[str, Any]:
     """Collect the numbers the page quotes.
 
-    Parameters
-    ----------
-    settings : Settings
-    measured : Measurements
-        From :func:`measure`.
+    ``measured`` is the return value of :func:`measure`, which runs every step.
 
     Returns
     -------
@@ -596,9 +574,9 @@ def summarise(settings: Settings, measured: Measurements) -> dict[str, Any]:
         }
     numbers["weights"] = {
         label: {
-            "signal": _spread(1.0 / found.first_to_last("input_rms")),
+            "signal": spread(1.0 / found.first_to_last("input_rms")),
             **{
-                column: _spread(found.first_to_last(column))
+                column: spread(found.first_to_last(column))
                 for column in ("delta", "weight", "update")
             },
         }
@@ -620,7 +598,7 @@ def weight_table(found: WeightGradients) -> str:
     header += "$\\partial L/\\partial W^{(l)}$ | update:data |"
     lines = [header, "|---|---|---|---|---|"]
     columns = [found.input_rms, found.delta, found.weight, found.update]
-    means = [np.exp(np.mean(np.log(c), axis=0)) for c in columns]
+    means = [geometric_mean(c, axis=0) for c in columns]
     for layer in range(found.weight.shape[1]):
         cells = " | ".join(f"{m[layer]:.2g}" for m in means)
         lines.append(f"| {layer + 1} | {cells} |")
@@ -839,7 +817,7 @@ def figure_weight_gradients(settings: Settings, found: dict[str, WeightGradients
             layers = np.arange(1, values.weight.shape[1] + 1)
             for i, (column, name, marker, line) in enumerate(series):
                 data = getattr(values, column)
-                mean = np.exp(np.mean(np.log(data / data[:, -1:]), axis=0))
+                mean = geometric_mean(data / data[:, -1:], axis=0)
                 ax.plot(
                     layers,
                     mean,
@@ -861,22 +839,13 @@ def figure_weight_gradients(settings: Settings, found: dict[str, WeightGradients
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the page's steps, summarise them, and draw the four figures.
+    """Run the experiment: every step of the page (:func:`measure`), then its summary.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-        Called after each scale, as ``progress("weight scales", done, total)`` and then
-        ``progress("depth sweep", done, total)``.
-    figures : bool, default True
-        Draw the figures ``activations``, ``weight_scale_norms``, ``depth_laws`` and
-        ``weight_gradients``.
+    The figures are ``activations``, ``weight_scale_norms``, ``depth_laws`` and
+    ``weight_gradients``; ``progress`` is called after each scale, with the label
+    ``"weight scales"`` and then ``"depth sweep"``.
 
-    Returns
-    -------
-    gradwatch.experiments.Result
-        The numbers of :func:`summarise`, and the figures by file stem.
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

@@ -11,8 +11,9 @@ collapse of the activations, the update:data ratios and the losses, and
 Examples
 --------
 >>> from gradwatch.experiments import diagnosing
->>> diagnosing.Settings().bad_std
-0.02
+>>> small = diagnosing.Settings(depth=3, width=16, n_samples=32, steps=3, batch_size=16)
+>>> {label: run.report.verdict for label, run in diagnosing.compare(small).items()}
+{'N(0, 0.02²)': 'vanishing', 'Xavier': 'healthy'}
 """
 
 from __future__ import annotations
@@ -25,17 +26,11 @@ import numpy as np
 from gradwatch import activations, diagnostics, init, plotting
 from gradwatch._validation import Array
 from gradwatch.diagnostics import Diagnosis
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    at_most,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
-from gradwatch.experiments._common import number_text
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, at_most, non_negative, positive, require
+from gradwatch.experiments._common import spread
 
 
 @dataclass(frozen=True)
@@ -215,24 +210,15 @@ def saturation_slopes(names: tuple[str, ...] = ("tanh", "sigmoid")) -> dict[str,
 
 def _range(values: Array) -> dict[str, Any]:
     """Smallest and largest value, their ratio, and the range in words."""
-    low, high = float(np.min(values)), float(np.max(values))
-    first, last = number_text(low), number_text(high)
-    return {
-        "low": low,
-        "high": high,
-        "spread": high / low,
-        "text": first if first == last else f"{first} to {last}",
-    }
+    found = spread(values)
+    return {**found, "spread": found["high"] / found["low"]}
 
 
 def summarise(settings: Settings, runs: dict[str, Diagnosis]) -> dict[str, Any]:
     r"""Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    runs : dict of str to Diagnosis
-        From :func:`compare`: the bad initialisation, then the fixed one.
+    ``runs`` is the return value of the step :func:`compare`: the bad initialisation, then the
+    fixed one.
 
     Returns
     -------
@@ -397,18 +383,9 @@ def figure_diagnosis(runs: dict[str, Diagnosis], *, guide: float = 1e-3) -> Any:
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the experiment: diagnose and train the bad and the fixed network.
+    """Run the experiment: diagnose and train both networks; the figure is ``diagnosis``.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figure ``diagnosis``.
-
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

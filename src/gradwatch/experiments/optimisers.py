@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,13 +36,14 @@ import numpy as np
 
 from gradwatch import clip, init, optim, plotting
 from gradwatch._validation import Array
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
 from gradwatch.experiments import (
-    Progress,
-    Result,
+    _common,
     activation,
     at_most,
     distinct,
-    no_progress,
     non_negative,
     positive,
     require,
@@ -158,11 +160,6 @@ class Settings:
 def task(settings: Settings, seed: int) -> tuple[Array, Array]:
     r"""Draw the regression task of one seed: :math:`y = \sin(2\, x \cdot u)`, random ``u``.
 
-    Parameters
-    ----------
-    settings : Settings
-    seed : int
-
     Returns
     -------
     x : ndarray, shape (n_samples, n_in)
@@ -183,11 +180,6 @@ def task(settings: Settings, seed: int) -> tuple[Array, Array]:
 
 def network(settings: Settings, seed: int) -> MLP:
     r"""Build the deep network of one seed: ``depth`` layers, weights :math:`\mathcal N(0, s^2)`.
-
-    Parameters
-    ----------
-    settings : Settings
-    seed : int
 
     Returns
     -------
@@ -299,30 +291,14 @@ def train_all(settings: Settings, progress: Progress = no_progress) -> dict[str,
     >>> list(runs), len(runs["adam"])
     (['sgd', 'momentum', 'rmsprop', 'adam'], 2)
     """
-    total = len(OPTIMISERS) * len(settings.seeds)
-    runs: dict[str, list[History]] = {}
-    for name in OPTIMISERS:
-        runs[name] = []
-        for seed in settings.seeds:
-            runs[name].append(train_run(settings, name, seed))
-            progress("optimisers", sum(map(len, runs.values())), total)
-    return runs
+    return _train_each(settings, OPTIMISERS, None, progress, "optimisers")
 
 
 def train_clipped(settings: Settings, progress: Progress = no_progress) -> dict[str, list[History]]:
     """Train SGD and Adam again on every seed, clipping by global norm at ``max_norm``.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress("clipped", done, total)`` after each run.
-
-    Returns
-    -------
-    dict of str to list of History
-        ``"sgd"`` and ``"adam"`` (:data:`CLIPPED`), one run per seed, to set against the same
-        runs of :func:`train_all` without clipping.
+    Returns the runs of ``"sgd"`` and ``"adam"`` (:data:`CLIPPED`) as :func:`train_all` does,
+    to set against theirs without clipping; ``progress`` is labelled ``"clipped"``.
 
     Examples
     --------
@@ -330,13 +306,22 @@ def train_clipped(settings: Settings, progress: Progress = no_progress) -> dict[
     >>> bool(runs["sgd"][0].clipped.all())
     True
     """
-    total = len(CLIPPED) * len(settings.seeds)
-    runs: dict[str, list[History]] = {}
-    for name in CLIPPED:
-        runs[name] = []
-        for seed in settings.seeds:
-            runs[name].append(train_run(settings, name, seed, max_norm=settings.max_norm))
-            progress("clipped", sum(map(len, runs.values())), total)
+    return _train_each(settings, CLIPPED, settings.max_norm, progress, "clipped")
+
+
+def _train_each(
+    settings: Settings,
+    names: tuple[str, ...],
+    max_norm: float | None,
+    progress: Progress,
+    label: str,
+) -> dict[str, list[History]]:
+    """Run :func:`train_run` for each of ``names`` on each seed, reporting to ``progress``."""
+    runs: dict[str, list[History]] = {name: [] for name in names}
+    total = len(names) * len(settings.seeds)
+    for done, (name, seed) in enumerate(itertools.product(names, settings.seeds), start=1):
+        runs[name].append(train_run(settings, name, seed, max_norm))
+        progress(label, done, total)
     return runs
 
 
@@ -571,10 +556,6 @@ def spike(settings: Settings) -> Array:
 # ---------------------------------------------------------------------------------------------
 
 
-def _geometric_mean(values: Array, axis: int = 0) -> Array:
-    return np.asarray(np.exp(np.mean(np.log(values), axis=axis)))
-
-
 def summarise(
     settings: Settings,
     runs: dict[str, list[History]],
@@ -585,19 +566,9 @@ def summarise(
 ) -> dict[str, Any]:
     """Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    runs : dict of str to list of History
-        From :func:`train_all`.
-    clipped : dict of str to list of History
-        From :func:`train_clipped`.
-    steps : dict of str to ndarray
-        From :func:`first_steps`.
-    cosines : ndarray
-        From :func:`first_step_cosines`.
-    spike_steps : ndarray
-        From :func:`spike`.
+    The arguments after ``settings`` are the return values of the steps, in their order:
+    :func:`train_all`, :func:`train_clipped`, :func:`first_steps`, :func:`first_step_cosines`
+    and :func:`spike`.
 
     Returns
     -------
@@ -639,7 +610,7 @@ def summarise(
         "max_norm": settings.max_norm,
     }
     for name in OPTIMISERS:
-        ratios = _geometric_mean(layer_ratios(runs[name]))
+        ratios = _common.geometric_mean(layer_ratios(runs[name]), axis=0)
         spread = spreads(runs[name])
         losses = final_losses(runs[name])
         numbers[name] = {
@@ -720,14 +691,12 @@ def figure_update_ratios(runs: dict[str, list[History]], *, guide: float = 1e-3)
     >>> fig.axes[0].get_yscale(), len(fig.axes[0].get_legend().get_texts())
     ('log', 5)
     """
+    ratios = {LABELS[name]: layer_ratios(runs[name]) for name in runs}
     fig, ax = plotting.figure(width=6.8, height=4.2)
     with plotting.style():
-        for i, (name, histories) in enumerate(runs.items()):
-            ratios = layer_ratios(histories)
-            layers = np.arange(1, ratios.shape[1] + 1)
-            color = plotting.COLORS[i % 7]
-            ax.fill_between(layers, ratios.min(axis=0), ratios.max(axis=0), color=color, alpha=0.2)
-            ax.plot(layers, _geometric_mean(ratios), "o-", ms=3.5, color=color, label=LABELS[name])
+        plotting.lines_with_range(
+            ax, ratios, centre=functools.partial(_common.geometric_mean, axis=0), ms=3.5
+        )
         ax.axhline(guide, color="#777777", ls="--", lw=1.2, label=f"guide {guide:g}")
         ax.set_yscale("log")
         ax.set_xlabel("layer (1 = first, last = output)")
@@ -754,14 +723,10 @@ def figure_losses(runs: dict[str, list[History]]) -> Any:
     >>> fig.axes[0].get_ylabel()
     'mini-batch loss'
     """
+    losses = {LABELS[name]: np.array([h.loss for h in runs[name]]) for name in runs}
     fig, ax = plotting.figure(width=6.4, height=3.8)
     with plotting.style():
-        for i, (name, histories) in enumerate(runs.items()):
-            losses = np.array([h.loss for h in histories])
-            steps = np.arange(1, losses.shape[1] + 1)
-            color = plotting.COLORS[i % 7]
-            ax.fill_between(steps, losses.min(axis=0), losses.max(axis=0), color=color, alpha=0.2)
-            ax.plot(steps, losses.mean(axis=0), color=color, lw=1.6, label=LABELS[name])
+        plotting.lines_with_range(ax, losses, fmts="-", lw=1.6)
         ax.set_xlabel("training step")
         ax.set_ylabel("mini-batch loss")
         ax.legend(fontsize=9)
@@ -855,16 +820,10 @@ def figure_clipping(
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
     """Run the experiment: the four optimisers, the clipped runs and the one-step probes.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``update_ratios``, ``losses``, ``first_steps`` and ``clipping``.
+    The figures are ``update_ratios``, ``losses``, ``first_steps`` and ``clipping``;
+    ``progress`` reports the labels ``"optimisers"`` and then ``"clipped"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

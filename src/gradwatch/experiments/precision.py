@@ -32,17 +32,10 @@ import numpy as np
 
 from gradwatch import amp, optim, plotting
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    at_most,
-    distinct,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, at_most, distinct, non_negative, positive, require
 from gradwatch.network import MLP
 
 #: The training runs of :func:`train_run`, in the page's order.
@@ -452,15 +445,8 @@ def summarise(
 ) -> dict[str, Any]:
     """Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    grads : Gradients
-        From :func:`gradients`.
-    lost : ndarray
-        From :func:`lost_updates`.
-    runs : dict of str to Run
-        From :func:`train_all`.
+    ``grads``, ``lost`` and ``runs`` are the return values of the steps :func:`gradients`,
+    :func:`lost_updates` and :func:`train_all`.
 
     Returns
     -------
@@ -568,14 +554,10 @@ def figure_underflow(settings: Settings, grads: Gradients, lost: Array) -> Any:
         ),
         "SGD update lost in a float16 weight": lost,
     }
+    colors = [plotting.COLORS[i] for i in (0, 2, 3)]
     fig, ax = plotting.figure(width=6.8, height=4.0)
     with plotting.style():
-        for i, (label, values) in enumerate(series.items()):
-            layers = np.arange(1, values.shape[1] + 1)
-            color = plotting.COLORS[[0, 2, 3][i]]
-            style = "--" if i == 2 else "-"
-            ax.fill_between(layers, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2)
-            ax.plot(layers, values.mean(axis=0), "o" + style, ms=3.5, color=color, label=label)
+        plotting.lines_with_range(ax, series, colors=colors, fmts=["o-", "o-", "o--"], ms=3.5)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("layer (1 = first, last = output)")
         ax.set_ylabel("fraction of entries")
@@ -636,16 +618,10 @@ def figure_scaling(runs: dict[str, Run]) -> Any:
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
     """Run the experiment: the gradients at each scale, the lost updates, the training runs.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``underflow`` and ``scaling``.
+    The figures are ``underflow`` and ``scaling``; ``progress`` reports the labels
+    ``"gradients"`` and then ``"training"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------
