@@ -55,18 +55,18 @@ def test_gaussian_mean_handles_the_jump_of_selus_derivative() -> None:
 def test_saturation_thresholds_invert_the_activation() -> None:
     for name in ("tanh", "sigmoid"):
         act = gw.activations.get(name)
-        low, high = activation_choice.saturation_thresholds(name)
+        low, high = gw.theory.saturation_thresholds(name)
         assert act.saturation_interval is not None
         np.testing.assert_allclose(act(np.array([low, high])), act.saturation_interval, atol=1e-12)
     with pytest.raises(ValueError, match="does not saturate"):
-        activation_choice.saturation_thresholds("relu")
+        gw.theory.saturation_thresholds("relu")
 
 
 def test_predicted_saturation_is_a_gaussian_tail() -> None:
     # tanh's threshold is atanh(0.97); at q = 1 the tail on both sides.
     z = math.atanh(0.97)
     expected = math.erfc(z / math.sqrt(2))
-    assert activation_choice.predicted_saturation("tanh", 1.0) == pytest.approx(expected)
+    assert gw.theory.saturated_fraction("tanh", 1.0) == pytest.approx(expected)
 
 
 def test_dead_units_are_counted_over_the_whole_data_set() -> None:

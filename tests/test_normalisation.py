@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gradwatch as gw
-from gradwatch.experiments import normalisation
+from gradwatch.experiments import _common, normalisation
 from gradwatch.experiments.normalisation import Settings
 
 #: Smaller settings under which every claim of the page still holds.
@@ -70,7 +70,7 @@ def test_build_keeps_the_dense_weights_across_norms() -> None:
 
 def test_layer_values_match_the_networks_own_forward_pass() -> None:
     quick = Settings(depth=3, width=8, n_samples=32, batch_size=16)
-    x, y = normalisation.regression_task(quick, 0)
+    x, y = _common.sine_task(quick.n_samples, quick.n_in, 0)
     net = normalisation.build(quick, None, 0)
     values = normalisation.layer_values(net, x, y)
     trace = gw.diagnostics.trace(net, x, y)

@@ -15,6 +15,12 @@ settings in ``conf/activation_choice.toml``. Each step holds a prediction agains
    that keeps unit variance, the mean slope there, and the per-layer gradient factor predicted
    and measured.
 
+Every step takes the :class:`Settings`. The figures (``figure_*``, each returning a matplotlib
+figure) and :func:`summarise` take the steps' results under one name throughout:
+``saturations`` from :func:`saturation`, ``edge`` from :func:`sigmoid_edge`, ``shifts`` from
+:func:`bias_shift`, ``runs`` from :func:`learning_rates`, ``trajectories`` from
+:func:`selu_fixed_point` and ``rows`` from :func:`activation_table`.
+
 Examples
 --------
 >>> from gradwatch.experiments import activation_choice
@@ -33,18 +39,13 @@ import numpy as np
 
 from gradwatch import activations, diagnostics, optim, plotting, theory
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    SettingError,
-    activation,
-    at_least,
-    no_progress,
-    non_empty,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import SettingError, activation, at_least, at_most, non_negative
+
+# isort: split
+from gradwatch.experiments import _common, positive, require
 from gradwatch.network import MLP
 from gradwatch.training import train
 
@@ -150,7 +151,6 @@ class Settings:
         at_least("depth", self.depth, 2)
         positive("saturation_depth", self.saturation_depth)
         positive("n_samples", self.n_samples)
-        non_empty("seeds", self.seeds)
         non_negative("seeds", self.seeds)
         positive("tolerance", self.tolerance)
         non_negative("bias_shifts", self.bias_shifts)
@@ -166,13 +166,7 @@ class Settings:
         require(self.lr_small < self.lr_large, "lr_large", self.lr_large, "more than lr_small")
         positive("steps", self.steps)
         positive("batch_size", self.batch_size)
-        require(
-            self.batch_size <= self.train_samples,
-            "batch_size",
-            self.batch_size,
-            f"at most train_samples ({self.train_samples})",
-        )
-        non_empty("train_seeds", self.train_seeds)
+        at_most("batch_size", self.batch_size, self.train_samples, limit="train_samples")
         non_negative("train_seeds", self.train_seeds)
         at_least("selu_depth", self.selu_depth, 2)
         positive("selu_starts", self.selu_starts)
@@ -240,84 +234,37 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def _bisect(f: Callable[[float], float], low: float, high: float) -> float:
-    """Root of an increasing ``f`` in ``[low, high]``, to rounding."""
-    for _ in range(200):
-        mid = 0.5 * (low + high)
-        if f(mid) < 0:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+def _random_traces(
+    settings: Settings,
+    name: str,
+    sigma_w: float,
+    depth: int,
+    *,
+    sigma_b: float = 0.0,
+    input_std: float = 1.0,
+    activated: bool = True,
+) -> list[diagnostics.Trace]:
+    r"""Trace one random network per seed: ``depth`` layers of ``name``, ``width`` wide.
+
+    The seed draws the network (:func:`gradwatch.diagnostics.random_mlp`), then a batch
+    :math:`u` of ``n_samples`` inputs :math:`\mathcal N(0, \text{input\_std}^2)`, then the
+    output gradient of :func:`gradwatch.diagnostics.trace`. The network's input is
+    :math:`g(u)`, as if a layer of the same kind came first, or :math:`u` itself when not
+    ``activated``.
+    """
+    act = activations.get(name)
+    traces = []
+    for seed in settings.seeds:
+        rng = np.random.default_rng(seed)
+        net = diagnostics.random_mlp(settings.width, depth, name, sigma_w, sigma_b, seed=rng)
+        x = input_std * rng.standard_normal((settings.n_samples, settings.width))
+        traces.append(diagnostics.trace(net, act(x) if activated else x, seed=rng))
+    return traces
 
 
 # ---------------------------------------------------------------------------------------------
 # Saturation.
 # ---------------------------------------------------------------------------------------------
-
-
-def saturation_thresholds(name: str) -> tuple[float, float]:
-    r"""Pre-activations at which the activation's output leaves its unsaturated interval.
-
-    The outputs :math:`a = g(z)` outside ``saturation_interval`` = :math:`(a_-, a_+)` count as
-    saturated; for an increasing :math:`g` that is :math:`z \le g^{-1}(a_-)` or
-    :math:`z \ge g^{-1}(a_+)`.
-
-    Parameters
-    ----------
-    name : str
-        An activation with a ``saturation_interval``.
-
-    Returns
-    -------
-    (float, float)
-        :math:`(g^{-1}(a_-), g^{-1}(a_+))`.
-
-    Examples
-    --------
-    >>> [round(t, 3) for t in saturation_thresholds("tanh")]   # atanh(0.97)
-    [-2.092, 2.092]
-    >>> [round(t, 3) for t in saturation_thresholds("sigmoid")]  # logit(0.97)
-    [-3.476, 3.476]
-    """
-    act = activations.get(name)
-    if act.saturation_interval is None:
-        raise ValueError(f"{name} does not saturate")
-    low, high = act.saturation_interval
-
-    def inverse(a: float) -> float:
-        return _bisect(lambda z: float(act(np.array([z]))[0]) - a, -50.0, 50.0)
-
-    return inverse(low), inverse(high)
-
-
-def predicted_saturation(name: str, q: float) -> float:
-    r"""Fraction of saturated units when the pre-activations are :math:`\mathcal N(0, q)`.
-
-    .. math::
-
-        P = \Phi\!\left(\frac{z_-}{\sqrt q}\right) + 1 - \Phi\!\left(\frac{z_+}{\sqrt q}\right)
-
-    with the thresholds :math:`z_\pm` of :func:`saturation_thresholds`.
-
-    Parameters
-    ----------
-    name : str
-    q : float
-        Positive variance.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> round(predicted_saturation("tanh", 1.0), 4)   # |z| > 2.09 for a standard normal z
-    0.0365
-    """
-    z_low, z_high = saturation_thresholds(name)
-    s = math.sqrt(q)
-    return _normal_cdf(z_low / s) + 1.0 - _normal_cdf(z_high / s)
 
 
 @dataclass(frozen=True)
@@ -349,12 +296,8 @@ def saturation(settings: Settings) -> dict[str, Saturation]:
     For each saturating activation and weight scale, random networks of ``width`` and
     ``saturation_depth`` get inputs drawn at the fixed point,
     :math:`x = g(\sqrt{q^*} z)`, so that every layer is statistically alike; the fractions are
-    averaged over all layers and seeds and held against :func:`predicted_saturation` and the
-    Gaussian average of :math:`g'`.
-
-    Parameters
-    ----------
-    settings : Settings
+    averaged over all layers and seeds and held against
+    :func:`gradwatch.theory.saturated_fraction` and the Gaussian average of :math:`g'`.
 
     Returns
     -------
@@ -374,21 +317,17 @@ def saturation(settings: Settings) -> dict[str, Saturation]:
         rows = []
         for w in settings.sigma_ws:
             q = theory.q_fixed_point(name, w, settings.sigma_b)
-            saturated, slopes = [], []
-            for seed in settings.seeds:
-                rng = np.random.default_rng(seed)
-                net = diagnostics.random_mlp(
-                    settings.width, settings.saturation_depth, name, w, settings.sigma_b, seed=rng
-                )
-                x = act(math.sqrt(q) * rng.standard_normal((settings.n_samples, settings.width)))
-                passed = diagnostics.trace(net, x, seed=rng)
-                saturated.append(np.mean([act.saturated(a).mean() for a in passed.a]))
-                slopes.append(np.mean([act.derivative(z).mean() for z in passed.z]))
+            depth, std = settings.saturation_depth, math.sqrt(q)
+            traces = _random_traces(
+                settings, name, w, depth, sigma_b=settings.sigma_b, input_std=std
+            )
+            saturated = [np.mean([act.saturated(a).mean() for a in t.a]) for t in traces]
+            slopes = [np.mean([act.derivative(z).mean() for z in t.z]) for t in traces]
             rows.append(
                 (
                     w,
                     q,
-                    predicted_saturation(name, q),
+                    theory.saturated_fraction(name, q),
                     float(np.mean(saturated)),
                     gaussian_mean(act.derivative, q),
                     float(np.mean(slopes)),
@@ -406,10 +345,6 @@ def sigmoid_edge(settings: Settings) -> dict[str, float]:
     (:func:`gradwatch.theory.critical_sigma_w`), the fixed point :math:`q^*` there, the
     predicted fraction of saturated units and the mean slope.
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict
@@ -426,7 +361,7 @@ def sigmoid_edge(settings: Settings) -> dict[str, float]:
     return {
         "sigma_w": sigma_w,
         "q_star": q,
-        "saturated": predicted_saturation("sigmoid", q),
+        "saturated": theory.saturated_fraction("sigmoid", q),
         "slope": gaussian_mean(activations.get("sigmoid").derivative, q),
     }
 
@@ -497,7 +432,7 @@ def half_dead_shift(n_samples: int) -> float:
     >>> round(half_dead_shift(256), 3)
     2.782
     """
-    return _bisect(lambda b: predicted_dead(b, n_samples) - 0.5, 0.0, 40.0)
+    return theory.bisect(lambda b: predicted_dead(b, n_samples) - 0.5, 0.0, 40.0)
 
 
 def bias_shift(settings: Settings) -> dict[str, Array]:
@@ -507,10 +442,6 @@ def bias_shift(settings: Settings) -> dict[str, Array]:
     :math:`b_j = -\beta \lVert w_j \rVert`, :math:`\beta` standard deviations of its
     pre-activation on standard normal inputs; its dead units are counted over ``bias_n_samples``
     inputs, averaged over the seeds, and held against :func:`predicted_dead`.
-
-    Parameters
-    ----------
-    settings : Settings
 
     Returns
     -------
@@ -546,23 +477,6 @@ def bias_shift(settings: Settings) -> dict[str, Array]:
         ),
         "measured": measured.mean(axis=0),
     }
-
-
-def regression_task(settings: Settings, seed: int) -> tuple[Array, Array]:
-    r"""Draw the data set of the training runs: :math:`y = \sin(x v)`, Gaussian x and v.
-
-    The task of the page "Diagnosing a network", ``train_samples`` by ``n_in``.
-
-    Examples
-    --------
-    >>> x, y = regression_task(Settings(train_samples=8, batch_size=8), seed=0)
-    >>> x.shape, y.shape
-    ((8, 16), (8, 1))
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((settings.train_samples, settings.n_in))
-    v = rng.standard_normal((settings.n_in, 1)) / math.sqrt(settings.n_in)
-    return x, np.sin(x @ v)
 
 
 @dataclass(frozen=True)
@@ -634,7 +548,7 @@ def train_once(settings: Settings, lr: float, seed: int) -> TrainedRun:
     r"""Train one ReLU network with plain SGD and count its units that never activate.
 
     The network is ``[n_in] + [train_width] * train_depth + [1]`` with He-normal weights,
-    built from ``seed`` on the task of :func:`regression_task`; after training,
+    built from ``seed`` on the task of ``_common.sine_task``; after training,
     :func:`dead_fraction` runs over the whole data set, and :func:`flat_side_gradients` with
     the network as it is and with its ReLUs replaced by leaky ReLUs.
 
@@ -655,7 +569,7 @@ def train_once(settings: Settings, lr: float, seed: int) -> TrainedRun:
     >>> run.dead.shape, run.diverged
     ((3,), False)
     """
-    x, y = regression_task(settings, seed)
+    x, y = _common.sine_task(settings.train_samples, settings.n_in, seed)
     sizes = [settings.n_in] + [settings.train_width] * settings.train_depth + [1]
     net = MLP(sizes, activation="relu", init="he_normal", seed=seed)
     history = train(
@@ -698,10 +612,6 @@ def learning_rates(settings: Settings) -> dict[str, list[TrainedRun]]:
 
     Same task, same initial network and same mini-batches for both runs of a seed; only the
     learning rate changes.
-
-    Parameters
-    ----------
-    settings : Settings
 
     Returns
     -------
@@ -757,7 +667,7 @@ def unit_variance_scale(name: str) -> float:
     (1.4142, 1.0)
     """
     act = activations.get(name)
-    return 1.0 / math.sqrt(float(theory.gaussian_expectation(lambda z: act(z) ** 2, 1.0)))
+    return 1.0 / math.sqrt(float(theory.gaussian_expectation(_squared(act), 1.0)))
 
 
 @dataclass(frozen=True)
@@ -792,10 +702,6 @@ def selu_fixed_point(settings: Settings) -> Trajectories:
     :math:`q^{(1)} = \sigma_w^2 s` and takes :math:`\mathbb E[g]` and
     :math:`\mathbb E[g^2] - \mathbb E[g]^2` at each :math:`q^{(l)}` (by :func:`gaussian_mean`).
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     Trajectories
@@ -826,11 +732,9 @@ def selu_fixed_point(settings: Settings) -> Trajectories:
                 predicted_mean[i, layer] = m1
                 predicted_var[i, layer] = m2 - m1 * m1
                 q = float(theory.q_map(q, name, w))
-            for seed in settings.seeds:
-                rng = np.random.default_rng(seed)
-                net = diagnostics.random_mlp(settings.width, settings.selu_depth, name, w, seed=rng)
-                x = math.sqrt(start) * rng.standard_normal((settings.n_samples, settings.width))
-                passed = diagnostics.trace(net, x, seed=rng)
+            for passed in _random_traces(
+                settings, name, w, settings.selu_depth, input_std=math.sqrt(start), activated=False
+            ):
                 measured_mean[i] += [float(a.mean()) for a in passed.a]
                 measured_var[i] += [float(a.var()) for a in passed.a]
         mean[name] = measured_mean / len(settings.seeds)
@@ -897,7 +801,7 @@ class Row:
     @property
     def factor(self) -> float:
         """Measured per-layer factor, geometric mean over the seeds."""
-        return float(np.exp(np.mean(np.log(self.measured))))
+        return float(_common.geometric_mean(self.measured))
 
 
 def activation_table(settings: Settings) -> list[Row]:
@@ -907,10 +811,6 @@ def activation_table(settings: Settings) -> list[Row]:
     :math:`\chi_1` (all at :math:`q = 1`, by :func:`gaussian_mean`), and, in random networks of
     ``width`` and ``depth`` with no bias and inputs :math:`x = g(z)` so that the first layer
     already sees unit variance, the measured per-layer factor of the gradient norm.
-
-    Parameters
-    ----------
-    settings : Settings
 
     Returns
     -------
@@ -931,11 +831,7 @@ def activation_table(settings: Settings) -> list[Row]:
         slopes = act.derivative(grid)
         w = unit_variance_scale(name)
         measured, q_last, logs = [], [], []
-        for seed in settings.seeds:
-            rng = np.random.default_rng(seed)
-            net = diagnostics.random_mlp(settings.width, settings.depth, name, w, seed=rng)
-            x = act(rng.standard_normal((settings.n_samples, settings.width)))
-            passed = diagnostics.trace(net, x, seed=rng)
+        for passed in _random_traces(settings, name, w, settings.depth):
             norms = np.asarray([np.linalg.norm(g) for g in passed.da])
             logs.append(np.log(norms / norms[-1]))
             measured.append(float((norms[0] / norms[-1]) ** (1.0 / settings.depth)))
@@ -1002,21 +898,8 @@ def summarise(
 ) -> dict[str, Any]:
     r"""Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    saturations : dict
-        From :func:`saturation`.
-    edge : dict
-        From :func:`sigmoid_edge`.
-    shifts : dict
-        From :func:`bias_shift`.
-    runs : dict
-        From :func:`learning_rates`.
-    trajectories : Trajectories
-        From :func:`selu_fixed_point`.
-    rows : list of Row
-        From :func:`activation_table`.
+    Each argument after ``settings`` is the return value of a step, under the name the module's
+    docstring gives it (``saturations`` of :func:`saturation`, and so on).
 
     Returns
     -------
@@ -1042,7 +925,7 @@ def summarise(
     """
     saturation_numbers: dict[str, Any] = {"sigma_b": settings.sigma_b}
     for name, result in saturations.items():
-        z_high = saturation_thresholds(name)[1]
+        z_high = theory.saturation_thresholds(name)[1]
         high = (activations.get(name).saturation_interval or (0.0, 0.0))[1]
         saturation_numbers[name] = {
             "a_high": high,
@@ -1091,7 +974,7 @@ def summarise(
     selu_var, relu_var = trajectories.variance["selu"], trajectories.variance["relu"]
     selu = {
         "mean_fixed": gaussian_mean(selu_act, 1.0),
-        "second_fixed": gaussian_mean(lambda z: selu_act(z) ** 2, 1.0),
+        "second_fixed": gaussian_mean(_squared(selu_act), 1.0),
         "q_slope": q_map_slope("selu", 1.0),
         "depth": settings.selu_depth,
         "start_low": trajectories.starts[0],
@@ -1152,17 +1035,6 @@ def figure_saturation(saturations: dict[str, Saturation], edge: dict[str, float]
     Lines are the Gaussian predictions at the fixed point :math:`q^*`, markers the measurements
     in random networks; the dotted line marks the sigmoid's edge of chaos.
 
-    Parameters
-    ----------
-    saturations : dict
-        From :func:`saturation`.
-    edge : dict
-        From :func:`sigmoid_edge`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
     Examples
     --------
     >>> small = Settings(saturating=["tanh"], sigma_ws=[1.0, 3.0], width=32, depth=3, seeds=[0])
@@ -1200,17 +1072,6 @@ def figure_saturation(saturations: dict[str, Saturation], edge: dict[str, float]
 
 def figure_dead(shifts: dict[str, Array], runs: dict[str, list[TrainedRun]]) -> Any:
     r"""Dead ReLU units: against a bias shift (theory and measurement), and after training.
-
-    Parameters
-    ----------
-    shifts : dict
-        From :func:`bias_shift`.
-    runs : dict
-        From :func:`learning_rates`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
 
     Examples
     --------
@@ -1254,15 +1115,6 @@ def figure_selu(trajectories: Trajectories) -> Any:
     Markers are measured, dashed lines the variance map's prediction; one colour per input
     scale.
 
-    Parameters
-    ----------
-    trajectories : Trajectories
-        From :func:`selu_fixed_point`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
     Examples
     --------
     >>> fig = figure_selu(selu_fixed_point(Settings(width=32, selu_depth=4, seeds=[0])))
@@ -1305,15 +1157,6 @@ def figure_decay(rows: list[Row]) -> Any:
     Markers are measured (geometric mean over seeds), dashed lines the prediction
     :math:`\sqrt{\chi_1}^{\,L-l}`.
 
-    Parameters
-    ----------
-    rows : list of Row
-        From :func:`activation_table`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
     Examples
     --------
     >>> small = Settings(activations=["relu"], width=32, depth=4, seeds=[0])
@@ -1338,16 +1181,10 @@ def figure_decay(rows: list[Row]) -> Any:
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
     """Run the experiment: saturation, dead units, SELU's fixed point and the table.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``saturation``, ``dead``, ``selu`` and ``decay``.
+    The figures are ``saturation``, ``dead``, ``selu`` and ``decay``; ``progress`` counts the
+    five steps under the label ``"activation choice"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

@@ -13,6 +13,11 @@ settings in ``conf/normalisation.toml``. Each step holds a derivation against a 
 4. :func:`diagnose`: a deep tanh network whose weights are too large, with and without
    BatchNorm: per-layer activations, saturation, gradients and update:data ratios, over seeds.
 
+Every step takes the :class:`Settings`. The figures (``figure_*``, each returning a matplotlib
+figure) and :func:`summarise` take the steps' results under one name throughout: ``errors``
+from :func:`gradient_check`, ``invariance`` from :func:`scale_invariance`, ``batches`` from
+:func:`small_batches`, ``runs`` from :func:`diagnose` and ``large`` from :func:`large_weights`.
+
 Examples
 --------
 >>> from gradwatch.experiments import normalisation
@@ -28,18 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from gradwatch import activations, losses, optim, plotting
+from gradwatch import activations, losses, optim, plotting, theory
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    at_least,
-    no_progress,
-    non_empty,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import _common, at_least, at_most, non_negative, positive, require
 from gradwatch.layers import Dense, Layer
 from gradwatch.network import MLP
 from gradwatch.norm import BatchNorm, LayerNorm
@@ -123,13 +122,7 @@ class Settings:
         require(self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
         positive("steps", self.steps)
         at_least("batch_size", self.batch_size, 2)
-        require(
-            self.batch_size <= self.n_samples,
-            "batch_size",
-            self.batch_size,
-            f"at most n_samples ({self.n_samples})",
-        )
-        non_empty("seeds", self.seeds)
+        at_most("batch_size", self.batch_size, self.n_samples, limit="n_samples")
         non_negative("seeds", self.seeds)
 
 
@@ -208,10 +201,6 @@ def gradient_check(settings: Settings) -> dict[str, dict[str, float]]:
     For BatchNorm (training mode) and LayerNorm, with random :math:`\gamma`, :math:`\beta`,
     inputs and output gradient drawn from the first seed.
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict
@@ -256,10 +245,6 @@ def scale_invariance(settings: Settings) -> dict[str, Array]:
     :class:`gradwatch.BatchNorm` and a tanh, on a batch of ``batch_size`` inputs from the first
     seed, with the mean squared error against random targets; its weights are multiplied by
     each ``c`` of ``settings.scales``.
-
-    Parameters
-    ----------
-    settings : Settings
 
     Returns
     -------
@@ -324,10 +309,6 @@ def small_batches(settings: Settings) -> dict[str, Array]:
     statistics alone. For each batch size :math:`B`, ``n_batches`` batches are normalised in
     training mode; the root-mean-square gap is held against :math:`\sqrt{3/(2B)}`.
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict of str to ndarray
@@ -371,21 +352,6 @@ def small_batches(settings: Settings) -> dict[str, Array]:
 # ---------------------------------------------------------------------------------------------
 # The diagnosis: a deep tanh network with and without BatchNorm.
 # ---------------------------------------------------------------------------------------------
-
-
-def regression_task(settings: Settings, seed: int) -> tuple[Array, Array]:
-    r"""Draw the data set: :math:`y = \sin(x v)`, the task of the page "Diagnosing a network".
-
-    Examples
-    --------
-    >>> x, y = regression_task(Settings(), seed=0)
-    >>> x.shape, y.shape
-    ((512, 16), (512, 1))
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((settings.n_samples, settings.n_in))
-    v = rng.standard_normal((settings.n_in, 1)) / math.sqrt(settings.n_in)
-    return x, np.sin(x @ v)
 
 
 def build(settings: Settings, norm: str | None, seed: int, scale: float | None = None) -> MLP:
@@ -437,6 +403,12 @@ class LayerValues:
     activations: list[Array]
     gradients: list[Array]
 
+    @property
+    def saturation(self) -> Array:
+        """Fraction of saturated tanh outputs in each hidden layer."""
+        tanh = activations.get("tanh")
+        return np.asarray([tanh.saturated(a).mean() for a in self.activations])
+
 
 def layer_values(net: MLP, x: Array, y: Array) -> LayerValues:
     r"""Run ``net`` forward and backward block by block, keeping each hidden block's output.
@@ -458,7 +430,7 @@ def layer_values(net: MLP, x: Array, y: Array) -> LayerValues:
     Examples
     --------
     >>> small = Settings(depth=3, width=8)
-    >>> x, y = regression_task(small, 0)
+    >>> x, y = _common.sine_task(small.n_samples, small.n_in, 0)
     >>> values = layer_values(build(small, "batch", 0), x, y)
     >>> len(values.activations), values.gradients[0].shape
     (3, (512, 8))
@@ -505,10 +477,6 @@ def diagnose(settings: Settings) -> dict[str, list[Run]]:
     Same data, same initial weights, same mini-batches and same optimiser (SGD with momentum)
     for both networks of a seed.
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict of str to list of Run
@@ -521,10 +489,9 @@ def diagnose(settings: Settings) -> dict[str, list[Run]]:
     >>> runs["plain"][0].saturation.shape, runs["batch"][0].history.steps
     ((3,), 3)
     """
-    tanh = activations.get("tanh")
     runs: dict[str, list[Run]] = {"plain": [], "batch": []}
     for seed in settings.seeds:
-        x, y = regression_task(settings, seed)
+        x, y = _common.sine_task(settings.n_samples, settings.n_in, seed)
         for key, norm in (("plain", None), ("batch", "batch")):
             net = build(settings, norm, seed)
             values = layer_values(net, x, y)
@@ -542,7 +509,7 @@ def diagnose(settings: Settings) -> dict[str, list[Run]]:
                 Run(
                     seed=seed,
                     values=values,
-                    saturation=np.asarray([tanh.saturated(a).mean() for a in values.activations]),
+                    saturation=values.saturation,
                     grad_rms=np.asarray(
                         [math.sqrt(float(np.mean(g * g))) for g in values.gradients]
                     ),
@@ -572,10 +539,6 @@ def large_weights(settings: Settings) -> dict[str, float]:
     network compute what it computes at ``weight_scale``: the largest difference of any
     activation is reported.
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict
@@ -588,15 +551,14 @@ def large_weights(settings: Settings) -> dict[str, float]:
     >>> numbers["plain_saturation"] > 0.2 > numbers["batch_saturation"]
     True
     """
-    tanh = activations.get("tanh")
     plain, batch, difference = [], [], 0.0
     for seed in settings.seeds:
-        x, y = regression_task(settings, seed)
+        x, y = _common.sine_task(settings.n_samples, settings.n_in, seed)
         large = layer_values(build(settings, None, seed, settings.large_scale), x, y)
-        plain.append(np.mean([tanh.saturated(a).mean() for a in large.activations]))
+        plain.append(np.mean(large.saturation))
         normed = layer_values(build(settings, "batch", seed, settings.large_scale), x, y)
         small = layer_values(build(settings, "batch", seed), x, y)
-        batch.append(np.mean([tanh.saturated(a).mean() for a in normed.activations]))
+        batch.append(np.mean(normed.saturation))
         for a, b in zip(normed.activations, small.activations, strict=True):
             difference = max(difference, float(np.max(np.abs(a - b))))
     return {
@@ -621,19 +583,8 @@ def summarise(
 ) -> dict[str, Any]:
     r"""Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    errors : dict
-        From :func:`gradient_check`.
-    invariance : dict
-        From :func:`scale_invariance`.
-    batches : dict
-        From :func:`small_batches`.
-    runs : dict
-        From :func:`diagnose`.
-    large : dict
-        From :func:`large_weights`.
+    Each argument after ``settings`` is the return value of a step, under the name the module's
+    docstring gives it (``errors`` of :func:`gradient_check`, and so on).
 
     Returns
     -------
@@ -667,10 +618,10 @@ def summarise(
         nets[key] = {
             "saturation_percent": 100 * float(np.mean(saturation_mean)),
             "saturation_last_percent": 100 * float(np.mean(saturation_last)),
-            "depth_ratio": float(np.exp(np.mean(np.log(depth_ratio)))),
+            "depth_ratio": float(_common.geometric_mean(depth_ratio)),
             "depth_ratio_min": min(depth_ratio),
             "depth_ratio_max": max(depth_ratio),
-            "update_first": float(np.exp(np.mean(np.log(update_first)))),
+            "update_first": float(_common.geometric_mean(update_first)),
             "loss_last": float(np.mean(loss_last)),
             "loss_last_max": max(loss_last),
             "loss_last_min": min(loss_last),
@@ -709,7 +660,7 @@ def summarise(
             "batch_saturation_percent": 100 * large["batch_saturation"],
             "batch_difference": large["batch_difference"],
         },
-        "predicted_saturation_percent": 100 * math.erfc(math.atanh(0.97) / math.sqrt(2.0)),
+        "predicted_saturation_percent": 100 * theory.saturated_fraction("tanh", 1.0),
     }
 
 
@@ -795,16 +746,10 @@ def figure_diagnosis(runs: dict[str, list[Run]]) -> Any:
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
     """Run the experiment: gradient check, scale invariance, small batches, diagnosis.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``small_batches`` and ``diagnosis``.
+    The figures are ``small_batches`` and ``diagnosis``; ``progress`` counts three stages under
+    the label ``"normalisation"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

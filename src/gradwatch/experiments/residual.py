@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,12 +32,14 @@ import numpy as np
 
 from gradwatch import clip, optim, plotting
 from gradwatch._validation import Array
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
 from gradwatch.experiments import (
-    Progress,
-    Result,
+    _common,
     at_least,
-    no_progress,
-    non_empty,
+    at_most,
+    increasing,
     non_negative,
     positive,
     require,
@@ -109,10 +110,9 @@ class Settings:
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> residual.Settings().depths
+    >>> Settings().depths
     [10, 50, 200]
-    >>> residual.Settings(depths=[50, 10])
+    >>> Settings(depths=[50, 10])
     Traceback (most recent call last):
     ...
     gradwatch.experiments.SettingError: setting 'depths' = [50, 10]: expected ...
@@ -133,22 +133,15 @@ class Settings:
     def __post_init__(self) -> None:
         at_least("n_in", self.n_in, 3)
         positive("width", self.width)
-        non_empty("depths", self.depths)
         positive("depths", self.depths)
-        require(
-            all(a < b for a, b in itertools.pairwise(self.depths)),
-            "depths",
-            self.depths,
-            "increasing depths",
-        )
-        non_empty("seeds", self.seeds)
+        increasing("depths", self.depths, len(self.depths), "increasing depths")
         non_negative("seeds", self.seeds)
         at_least("n_samples", self.n_samples, 2)
         positive("train_depth", self.train_depth)
         positive("train_width", self.train_width)
         positive("n_train", self.n_train)
         at_least("batch_size", self.batch_size, 2)
-        require(self.batch_size <= self.n_train, "batch_size", self.batch_size, "at most n_train")
+        at_most("batch_size", self.batch_size, self.n_train, limit="n_train")
         positive("steps", self.steps)
         positive("lr", self.lr)
 
@@ -166,8 +159,7 @@ def network(
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> net = residual.network(residual.Settings(), "residual_scaled", depth=4, seed=0)
+    >>> net = network(Settings(), "residual_scaled", depth=4, seed=0)
     >>> [type(block).__name__ for block in net.layers], net.layers[1].scale
     (['Dense', 'Residual', 'Residual', 'Residual', 'Residual', 'Dense'], 0.5)
     """
@@ -199,11 +191,9 @@ def block_gradient_norms(net: Sequential, x: Array, dy: Array) -> Array:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from gradwatch.experiments import residual
-    >>> net = residual.network(residual.Settings(), "residual_zero", depth=3, seed=0)
+    >>> net = network(Settings(), "residual_zero", depth=3, seed=0)
     >>> x, dy = np.ones((2, 4)), np.ones((2, 1))
-    >>> norms = residual.block_gradient_norms(net, x, dy)
+    >>> norms = block_gradient_norms(net, x, dy)
     >>> norms.shape, bool(np.allclose(norms[:4], norms[3]))
     ((5,), True)
     """
@@ -224,8 +214,7 @@ def gradient_ratio(settings: Settings, variant: str, depth: int, seed: int) -> f
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> residual.gradient_ratio(residual.Settings(), "residual_zero", depth=5, seed=0)
+    >>> gradient_ratio(Settings(), "residual_zero", depth=5, seed=0)
     1.0
     """
     rng = np.random.default_rng(seed)
@@ -244,9 +233,8 @@ def measure_ratios(settings: Settings, progress: Progress = no_progress) -> dict
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> ratios = residual.measure_ratios(residual.Settings(depths=[2, 3], seeds=[0, 1]))
-    >>> ratios["plain"].shape, list(ratios) == list(residual.VARIANTS)
+    >>> ratios = measure_ratios(Settings(depths=[2, 3], seeds=[0, 1]))
+    >>> ratios["plain"].shape, list(ratios) == list(VARIANTS)
     ((2, 2), True)
     """
     result = {}
@@ -276,8 +264,7 @@ def predicted_ratios(depths: list[int]) -> dict[str, Array]:
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> for variant, values in residual.predicted_ratios([2, 4]).items():
+    >>> for variant, values in predicted_ratios([2, 4]).items():
     ...     print(variant, values.round(3).tolist())
     plain [1.0, 1.0]
     residual [2.0, 4.0]
@@ -300,8 +287,7 @@ def problem(settings: Settings) -> tuple[Array, Array]:
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> x, y = residual.problem(residual.Settings(n_train=8, batch_size=8))
+    >>> x, y = problem(Settings(n_train=8, batch_size=8))
     >>> x.shape, y.shape
     ((8, 4), (8, 1))
     """
@@ -320,10 +306,9 @@ def train_run(settings: Settings, net: Sequential, x: Array, y: Array) -> Histor
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> settings = residual.Settings(steps=4)
-    >>> net = residual.network(settings, "residual_zero", depth=3, seed=0)
-    >>> history = residual.train_run(settings, net, *residual.problem(settings))
+    >>> settings = Settings(steps=4)
+    >>> net = network(settings, "residual_zero", depth=3, seed=0)
+    >>> history = train_run(settings, net, *problem(settings))
     >>> history.steps, bool(history.loss[-1] < history.loss[0])
     (4, True)
     """
@@ -349,9 +334,8 @@ def train_curves(settings: Settings, progress: Progress = no_progress) -> dict[s
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> runs = residual.train_curves(residual.Settings(steps=2, train_depth=3))
-    >>> list(runs) == list(residual.TRAINED)
+    >>> runs = train_curves(Settings(steps=2, train_depth=3))
+    >>> list(runs) == list(TRAINED)
     True
     """
     x, y = problem(settings)
@@ -365,15 +349,13 @@ def train_curves(settings: Settings, progress: Progress = no_progress) -> dict[s
     return runs
 
 
-def _geometric_mean(values: Array) -> Array:
-    result: Array = np.exp(np.mean(np.log(values), axis=-1))
-    return result
-
-
 def summarise(
     settings: Settings, ratios: Mapping[str, Array], runs: Mapping[str, History]
 ) -> dict[str, Any]:
     """Collect the numbers the page quotes.
+
+    Each argument after ``settings`` is the return value of the step that makes it
+    (``ratios`` of :func:`measure_ratios`, ``runs`` of :func:`train_curves`).
 
     ``ratio.<variant>`` is the geometric mean over seeds at each depth (a list), ``low`` and
     ``high`` the smallest and largest over seeds; ``predicted.<variant>`` the prediction;
@@ -382,15 +364,13 @@ def summarise(
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> settings = residual.Settings(depths=[2, 4], seeds=[0], steps=3, train_depth=4)
-    >>> numbers = residual.summarise(
-    ...     settings, residual.measure_ratios(settings), residual.train_curves(settings))
+    >>> settings = Settings(depths=[2, 4], seeds=[0], steps=3, train_depth=4)
+    >>> numbers = summarise(settings, measure_ratios(settings), train_curves(settings))
     >>> numbers["predicted"]["residual"], numbers["var_y"] > 0
     ([2.0, 4.0], True)
     """
     depths = settings.depths
-    mean = {k: _geometric_mean(v) for k, v in ratios.items()}
+    mean = {k: _common.geometric_mean(v) for k, v in ratios.items()}
     predicted = predicted_ratios(depths)
     _, y = problem(settings)
     tail = max(1, settings.steps // 10)
@@ -430,10 +410,8 @@ def figure_depth(settings: Settings, ratios: Mapping[str, Array]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from gradwatch.experiments import residual
-    >>> settings = residual.Settings(depths=[2, 4], seeds=[0])
-    >>> fig = residual.figure_depth(settings, {k: np.ones((2, 1)) for k in residual.VARIANTS})
+    >>> settings = Settings(depths=[2, 4], seeds=[0])
+    >>> fig = figure_depth(settings, {k: np.ones((2, 1)) for k in VARIANTS})
     >>> fig.axes[0].get_yscale(), fig.axes[0].get_xlabel()
     ('log', 'hidden blocks D')
     """
@@ -445,7 +423,7 @@ def figure_depth(settings: Settings, ratios: Mapping[str, Array]) -> Any:
             color = LINE_COLORS[i % len(LINE_COLORS)]
             values = ratios[variant]
             marker = "os^D"[i % 4]
-            ax.plot(depths, _geometric_mean(values), marker, color=color, label=label, ms=5)
+            ax.plot(depths, _common.geometric_mean(values), marker, color=color, label=label, ms=5)
             ax.vlines(depths, values.min(axis=1), values.max(axis=1), color=color, lw=1.2)
             if variant in predicted:
                 ax.plot(depths, predicted[variant], "-", color=color, lw=1.2, alpha=0.8)
@@ -463,11 +441,9 @@ def figure_training(settings: Settings, runs: Mapping[str, History]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
     >>> import gradwatch as gw
-    >>> from gradwatch.experiments import residual
     >>> run = gw.History(loss=np.array([2.0, 1.0]), grad_norm=np.array([1.0, 1.0]))
-    >>> fig = residual.figure_training(residual.Settings(), {k: run for k in residual.TRAINED})
+    >>> fig = figure_training(Settings(), {k: run for k in TRAINED})
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0]
     'plain'
     """
@@ -476,24 +452,18 @@ def figure_training(settings: Settings, runs: Mapping[str, History]) -> Any:
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the steps in the page's order; return the numbers and (optionally) the figures.
+    """Run the experiment: gradient ratios against depth, then the deepest networks trained.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw ``residual_depth`` and ``residual_training``.
+    The figures are ``residual_depth`` and ``residual_training``. ``progress`` counts the
+    variants measured under the label ``"gradients"``, then the networks trained under
+    ``"training"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------
-    >>> from gradwatch.experiments import residual
-    >>> settings = residual.Settings(depths=[2], seeds=[0], steps=2, train_depth=2)
-    >>> sorted(residual.run(settings).figures)
+    >>> settings = Settings(depths=[2], seeds=[0], steps=2, train_depth=2)
+    >>> sorted(run(settings).figures)
     ['residual_depth', 'residual_training']
     """
     ratios = measure_ratios(settings, progress)

@@ -11,6 +11,12 @@ The experiment of the page "Signal propagation and the edge of chaos"
 3. compares the singular values of the input-output Jacobian of a deep network on the edge of
    chaos for Gaussian and for orthogonal weights (:func:`jacobian_spectra`, :func:`spread`).
 
+Every step takes the :class:`Settings`. The functions that work on a step's result, the figures
+(``figure_*``, each returning a matplotlib figure) and :func:`summarise` take it under one name
+throughout: ``diagram`` from :func:`phase_diagram`, ``comparison`` from
+:func:`compare_with_theory`, ``correlations`` from :func:`correlation_profiles`,
+``trainability`` from :func:`train_at_depths` and ``spectra`` from :func:`jacobian_spectra`.
+
 Examples
 --------
 >>> from gradwatch.experiments import signal_propagation
@@ -20,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,18 +33,13 @@ import numpy as np
 
 from gradwatch import activations, diagnostics, init, optim, plotting, theory, training
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    SettingError,
-    activation,
-    at_least,
-    no_progress,
-    non_empty,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import SettingError, activation, at_least, at_most, increasing
+
+# isort: split
+from gradwatch.experiments import non_negative, positive, require
 from gradwatch.network import MLP
 
 
@@ -147,7 +147,6 @@ class Settings:
         positive("depth", self.depth)
         non_negative("skip", self.skip)
         require(self.depth > 2 * self.skip, "skip", self.skip, "less than depth / 2")
-        non_empty("seeds", self.seeds)
         non_negative("seeds", self.seeds)
         positive("n_samples", self.n_samples)
         positive("tolerance", self.tolerance)
@@ -159,24 +158,13 @@ class Settings:
         positive("c_pairs", self.c_pairs)
         positive("train_sigma_w", self.train_sigma_w)
         positive("train_depths", self.train_depths)
-        require(
-            all(a < b for a, b in itertools.pairwise(self.train_depths)),
-            "train_depths",
-            self.train_depths,
-            "increasing depths",
-        )
+        increasing("train_depths", self.train_depths, len(self.train_depths), "increasing depths")
         positive("train_width", self.train_width)
         positive("train_samples", self.train_samples)
         positive("train_batch", self.train_batch)
-        require(
-            self.train_batch <= self.train_samples,
-            "train_batch",
-            self.train_batch,
-            f"at most train_samples = {self.train_samples}",
-        )
+        at_most("train_batch", self.train_batch, self.train_samples, limit="train_samples")
         positive("train_steps", self.train_steps)
         positive("train_lr", self.train_lr)
-        non_empty("train_seeds", self.train_seeds)
         non_negative("train_seeds", self.train_seeds)
         require(0.0 < self.trained_below < 1.0, "trained_below", self.trained_below, "in (0, 1)")
         self._check_mean_field()
@@ -277,10 +265,6 @@ def compare_with_theory(settings: Settings) -> dict[str, Array]:
     the measured factor is the geometric mean over the middle layers (``skip`` left out at
     each end), averaged in log over the seeds (:func:`gradwatch.diagnostics.chi_1_comparison`).
 
-    Parameters
-    ----------
-    settings : Settings
-
     Returns
     -------
     dict of str to ndarray
@@ -316,12 +300,6 @@ def gradient_profiles(
     The prediction for layer :math:`l` of :math:`L` is :math:`\chi_1^{L-l}`: one factor
     :math:`\chi_1` per layer crossed on the way back from the output.
 
-    Parameters
-    ----------
-    settings : Settings
-    comparison : dict
-        From :func:`compare_with_theory`.
-
     Returns
     -------
     measured, predicted : dict of str to ndarray, shape (depth + 1,)
@@ -347,11 +325,6 @@ def gradient_profiles(
 
 def relative_errors(comparison: dict[str, Array]) -> Array:
     r"""Relative error of the measured :math:`\chi_1`: :math:`|m/p - 1|`, measured over predicted.
-
-    Parameters
-    ----------
-    comparison : dict
-        From :func:`compare_with_theory`.
 
     Returns
     -------
@@ -617,15 +590,7 @@ def train_once(settings: Settings, depth: int, sigma_w: float, seed: int) -> flo
 def train_at_depths(settings: Settings, progress: Progress = no_progress) -> Trainability:
     r"""Train networks of every depth, ordered (``train_sigma_w``) and on the edge of chaos.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress("training", done, 2 * len(train_depths))``.
-
-    Returns
-    -------
-    Trainability
+    ``progress`` is called as ``progress("training", done, 2 * len(train_depths))``.
 
     Examples
     --------
@@ -740,11 +705,6 @@ def spread(spectra: Spectra) -> dict[str, dict[str, float]]:
     the largest singular value over the median, and the share of singular values within a
     factor of ten of 1.
 
-    Parameters
-    ----------
-    spectra : Spectra
-        From :func:`jacobian_spectra`.
-
     Returns
     -------
     dict of str to dict
@@ -775,19 +735,8 @@ def summarise(
 ) -> dict[str, Any]:
     r"""Numbers the page quotes, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    diagram : PhaseDiagram
-        From :func:`phase_diagram`.
-    comparison : dict
-        From :func:`compare_with_theory`.
-    spectra : Spectra
-        From :func:`jacobian_spectra`.
-    correlations : Correlations
-        From :func:`correlation_profiles`.
-    trainability : Trainability
-        From :func:`train_at_depths`.
+    Each argument after ``settings`` is the return value of a step, under the name the module's
+    docstring gives it (``diagram`` of :func:`phase_diagram`, and so on).
 
     Returns
     -------
@@ -905,7 +854,7 @@ def _summarise_training(settings: Settings, trainability: Trainability) -> dict[
     below = settings.trained_below
     xi = trainability.depth_scale
     ratios = trainability.loss_ratio["ordered"]
-    trained = [d for d, row in zip(trainability.depths, ratios, strict=True) if np.all(row < below)]
+    trained = trained_depths(trainability, below)["ordered"]
     failed = [d for d, row in zip(trainability.depths, ratios, strict=True) if np.all(row >= below)]
     deepest = max(trained, default=0)
     shallowest_failed = min(failed, default=0)
@@ -955,16 +904,6 @@ def figure_chi_1_map(settings: Settings, diagram: PhaseDiagram) -> Any:
 
     Blue is the ordered phase, red the chaotic one; the black contour is the edge of chaos,
     :math:`\chi_1 = 1`.
-
-    Parameters
-    ----------
-    settings : Settings
-    diagram : PhaseDiagram
-        From :func:`phase_diagram`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
 
     Examples
     --------
@@ -1027,16 +966,6 @@ def _figure_profiles(
 def figure_theory_vs_measurement(settings: Settings, comparison: dict[str, Array]) -> Any:
     r"""Plot the measured gradient profiles (markers) on the prediction :math:`\chi_1^{L-l}`.
 
-    Parameters
-    ----------
-    settings : Settings
-    comparison : dict
-        From :func:`compare_with_theory`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
     Examples
     --------
     >>> small = Settings(sigma_ws=[1.7], width=50, depth=6, skip=1, seeds=[0])
@@ -1056,16 +985,6 @@ def figure_theory_vs_measurement(settings: Settings, comparison: dict[str, Array
 
 def figure_correlations(settings: Settings, correlations: Correlations) -> Any:
     r"""Plot the measured correlations (markers) on the iterated c-map (dashed), per layer.
-
-    Parameters
-    ----------
-    settings : Settings
-    correlations : Correlations
-        From :func:`correlation_profiles`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
 
     Examples
     --------
@@ -1088,16 +1007,6 @@ def figure_correlations(settings: Settings, correlations: Correlations) -> Any:
 
 def figure_trainability(settings: Settings, trainability: Trainability) -> Any:
     r"""Plot the final loss ratio against depth, with :math:`6\xi_c` and the threshold.
-
-    Parameters
-    ----------
-    settings : Settings
-    trainability : Trainability
-        From :func:`train_at_depths`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
 
     Examples
     --------
@@ -1133,18 +1042,7 @@ def figure_trainability(settings: Settings, trainability: Trainability) -> Any:
 
 
 def figure_jacobian_spectra(settings: Settings, spectra: Spectra, *, bins: int = 40) -> Any:
-    """Draw histograms of the Jacobian's singular values on a logarithmic axis.
-
-    Parameters
-    ----------
-    settings : Settings
-    spectra : Spectra
-        From :func:`jacobian_spectra`.
-    bins : int, default 40
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    """Draw histograms of the Jacobian's singular values on a logarithmic axis, in ``bins`` bins.
 
     Examples
     --------
@@ -1173,19 +1071,13 @@ def figure_jacobian_spectra(settings: Settings, spectra: Spectra, *, bins: int =
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the experiment: phase diagram, theory against measurement, Jacobian spectra.
+    """Run the experiment: phase diagram, chi_1, correlations, spectra, then training.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``chi_1_map``, ``theory_vs_measurement``, ``correlations``,
-        ``trainability`` and ``jacobian_spectra``.
+    The figures are ``chi_1_map``, ``theory_vs_measurement``, ``correlations``, ``trainability``
+    and ``jacobian_spectra``. ``progress`` counts the four measurements under the label
+    ``"signal propagation"``, then the networks trained under ``"training"``.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------
