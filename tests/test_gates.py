@@ -20,9 +20,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "gates.toml"
 
-#: Overrides for the page-against-command-line test: one seed instead of three. Every claim of
+#: Overrides for the page-against-command-line test: one seed instead of two. Every claim of
 #: the page is checked per seed (counts against the number of seeds), and seed 0 alone keeps
-#: them all; the runs at length 32 dominate, so this is about a third of the time.
+#: them all; the runs at length 32 dominate, so this is about half the time.
 SMALL: dict[str, Any] = {"task_seeds": [0]}
 
 FIGURES = {"gradient_over_time", "spectra", "adding"}
@@ -91,7 +91,7 @@ def test_settings_reject_bad_values(key: str, value: object, where: str) -> None
 
 
 def test_loading_a_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
-    text = CONF.read_text(encoding="utf-8").replace("task_steps = 300", "task_steps = -5")
+    text = CONF.read_text(encoding="utf-8").replace("task_steps = 225", "task_steps = -5")
     assert "task_steps = -5" in text
     path = tmp_path / "gates.toml"
     path.write_text(text, encoding="utf-8")

@@ -1,18 +1,13 @@
 r"""Backpropagation on a network small enough to print, checked two ways.
 
-The experiment of the page ``docs/backpropagation.md`` (settings ``conf/backpropagation.toml``).
-A small regression network (by default 2-3-1 with tanh hidden units and a linear output, on two
-samples) is differentiated twice: by the library's batch backward pass, and by
-:func:`column_backprop`, the textbook column-vector equations applied one sample at a time. The
-two must agree to rounding. Then the backward pass is checked against central finite
-differences (:func:`gradwatch.gradcheck`) for the same network with each activation of the
-settings.
-
-Examples
---------
->>> result = run(Settings(activations=["tanh", "relu"]), figures=False)
->>> result.numbers["column_difference"] < 1e-12, result.numbers["passed"]
-(True, {'tanh': True, 'relu': True})
+The experiment of the page ``docs/backpropagation.md``, with its settings in
+``conf/backpropagation.toml``, run by ``python -m gradwatch run backpropagation`` or by
+:func:`run` (see its example). A small regression network (by default 2-3-1 with tanh hidden
+units and a linear output, on two samples) is differentiated twice: by the library's batch
+backward pass, and by :func:`column_backprop`, the textbook column-vector equations applied one
+sample at a time. The two must agree to rounding. Then the backward pass is checked against
+central finite differences (:func:`gradwatch.gradcheck`) for the same network with each
+activation of the settings.
 """
 
 from __future__ import annotations
@@ -28,15 +23,10 @@ import numpy as np
 from gradwatch import losses, plotting
 from gradwatch._validation import Array
 from gradwatch.activations import Activation
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, non_negative, positive, require
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.network import MLP
 
@@ -358,12 +348,7 @@ def gradcheck_by_activation(
 
     One network and data set per activation, from :func:`problem`, checked by
     :func:`gradwatch.gradcheck` with the mean squared error, ``eps`` and ``rtol``.
-
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`~gradwatch.experiments.no_progress`
-        Called as ``progress("gradcheck", done, total)`` after each activation.
+    ``progress("gradcheck", done, total)`` follows the activations.
 
     Returns
     -------
@@ -392,13 +377,9 @@ def summarise(
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    batch_grads, column_grads : list of ndarray
-        From :func:`batch_and_column_grads`.
-    reports : dict of str to GradCheckReport
-        From :func:`gradcheck_by_activation`.
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`batch_and_column_grads` (its two lists) and
+    :func:`gradcheck_by_activation`.
 
     Returns
     -------
@@ -512,20 +493,12 @@ def figure_gradcheck(report: GradCheckReport, *, title: str | None = None) -> An
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Batch against per-sample gradients, and a gradient check per activation.
+    """Run the experiment: batch against per-sample gradients, a gradient check per activation.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`~gradwatch.experiments.no_progress`
-        Called as ``progress("gradcheck", done, total)`` after each activation's check.
-    figures : bool, default True
-        Draw the figure ``gradcheck_scatter`` (the check of ``settings.activation``).
+    The figure is ``gradcheck_scatter``, the check of ``settings.activation``; ``progress``
+    reports the label of :func:`gradcheck_by_activation`.
 
-    Returns
-    -------
-    Result
-        The numbers of :func:`summarise` and, with ``figures``, the figure.
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

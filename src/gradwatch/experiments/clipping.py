@@ -10,7 +10,7 @@ a converging one. The experiment shows
 - the same training run without clipping, which diverges, and with it, which converges
   (:func:`train_clipped`);
 - whether clipping is only a smaller step: plain SGD over a sweep of learning rates and at the
-  clipped run's average step, over several seeds (:func:`learning_rate_sweep`,
+  clipped run's average step, over several seeds (:func:`step_size_control`,
   :func:`matched_runs`);
 - a sweep of the threshold from tiny to large (:func:`threshold_sweep`);
 - clipping by global norm, by value and adaptive clipping as published (Brock et al. 2021: the
@@ -18,16 +18,8 @@ a converging one. The experiment shows
   learning rate, with adaptive clipping of the final layer as a control
   (:func:`compare_methods`, :func:`first_update_angles`).
 
-Its settings are in ``conf/clipping.toml``; ``python -m gradwatch run clipping`` runs it.
-
-Examples
---------
->>> import dataclasses
->>> from gradwatch.experiments import clipping
->>> settings = dataclasses.replace(clipping.Settings(), steps=5, thresholds=[0.1, 10.0])
->>> result = clipping.run(settings, figures=False)
->>> result.numbers["unclipped"]["diverged"], result.numbers["clipped"]["steps"]
-(False, 5)
+Its settings are in ``conf/clipping.toml``; ``python -m gradwatch run clipping`` runs it, and so
+does :func:`run` (its example runs it on small settings).
 """
 
 from __future__ import annotations
@@ -43,16 +35,10 @@ import numpy as np
 
 from gradwatch import clip, init, optim, plotting
 from gradwatch._validation import Array
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    distinct,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, distinct, non_negative, positive, require
 from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
 from gradwatch.network import MLP
 from gradwatch.training import History, train
@@ -337,27 +323,14 @@ def train_clipped(
 ) -> History:
     """Train the network of :func:`problem` with plain SGD and one clipping method.
 
-    Every call builds a fresh copy of the network (same seed, same weights).
-
-    Parameters
-    ----------
-    settings : Settings
-    method : {"none", "global_norm", "value", "adaptive", "adaptive_final"}
-        See :func:`clip_function`.
-    threshold : float, default inf
-        ``max_norm``, ``clipping`` or ``clip_value`` of that function (unused for "none").
-    lr : float, optional
-        Learning rate instead of ``settings.lr``.
+    Every call builds a fresh copy of the network (same seed, same weights). ``method`` and
+    ``threshold`` are those of :func:`clip_function` (an unknown method raises there);
+    ``lr``, if given, replaces ``settings.lr``.
 
     Returns
     -------
     History
         ``diverged`` is True if the loss overflowed; the run then stopped there.
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``method``.
 
     Examples
     --------
@@ -400,36 +373,6 @@ def over_seeds(settings: Settings, method: str = "none", threshold: float = math
     }
 
 
-def learning_rate_sweep(settings: Settings, progress: Progress = no_progress) -> dict[float, Runs]:
-    """Train plain SGD, without clipping, at every learning rate of ``lrs`` and every seed.
-
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress("learning rates", done, total)`` after each learning rate.
-
-    Returns
-    -------
-    dict of float to dict of int to History
-        By learning rate, then by seed.
-
-    Examples
-    --------
-    >>> from gradwatch.experiments import clipping
-    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3, seeds=[0, 1],
-    ...                              lrs=[0.01, 0.03])
-    >>> sweep = clipping.learning_rate_sweep(settings)
-    >>> list(sweep), list(sweep[0.01])
-    ([0.01, 0.03], [0, 1])
-    """
-    sweep = {}
-    for i, lr in enumerate(settings.lrs):
-        sweep[lr] = over_seeds(dataclasses.replace(settings, lr=lr))
-        progress("learning rates", i + 1, len(settings.lrs))
-    return sweep
-
-
 def matched_runs(settings: Settings, clipped: Mapping[int, History]) -> Runs:
     """Train plain SGD, once per seed, at the average learning rate of that seed's clipped run.
 
@@ -469,7 +412,7 @@ class StepSizeControl:
     Attributes
     ----------
     plain : dict of float to dict of int to History
-        Plain SGD at each learning rate of ``lrs`` (:func:`learning_rate_sweep`).
+        Plain SGD at each learning rate of ``lrs``.
     same_lr : dict of int to History
         Plain SGD at ``lr``, the learning rate of the clipped runs.
     clipped : dict of int to History
@@ -487,6 +430,9 @@ class StepSizeControl:
 def step_size_control(settings: Settings, progress: Progress = no_progress) -> StepSizeControl:
     """Train the runs of :class:`StepSizeControl`: the sweep, the clipped runs, the matched ones.
 
+    The sweep trains plain SGD at every learning rate of ``lrs`` and every seed;
+    ``progress("learning rates", done, total)`` follows the learning rates.
+
     Examples
     --------
     >>> from gradwatch.experiments import clipping
@@ -496,7 +442,10 @@ def step_size_control(settings: Settings, progress: Progress = no_progress) -> S
     >>> list(control.plain), list(control.clipped), list(control.matched)
     ([0.01, 0.03], [0, 1], [0, 1])
     """
-    plain = learning_rate_sweep(settings, progress)
+    plain: dict[float, Runs] = {}
+    for i, lr in enumerate(settings.lrs):
+        plain[lr] = over_seeds(dataclasses.replace(settings, lr=lr))
+        progress("learning rates", i + 1, len(settings.lrs))
     same_lr = plain[settings.lr] if settings.lr in plain else over_seeds(settings)
     clipped = over_seeds(settings, "global_norm", settings.max_norm)
     matched = matched_runs(settings, clipped)
@@ -506,11 +455,7 @@ def step_size_control(settings: Settings, progress: Progress = no_progress) -> S
 def threshold_sweep(settings: Settings, progress: Progress = no_progress) -> dict[float, History]:
     """Train once per threshold in ``settings.thresholds``, clipping by global norm.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress("threshold sweep", done, total)`` after each run.
+    ``progress("threshold sweep", done, total)`` follows the runs.
 
     Returns
     -------
@@ -554,13 +499,8 @@ def method_thresholds(settings: Settings) -> dict[str, float]:
 def compare_methods(settings: Settings, progress: Progress = no_progress) -> dict[str, Runs]:
     """Train the same networks, data and seeds with each clipping method of the settings.
 
-    Parameters
-    ----------
-    settings : Settings
-        ``max_norm``, ``clip_value`` and ``adaptive_clipping`` are the thresholds; every run
-        uses the learning rate ``lr``.
-    progress : callable, optional
-        Called as ``progress("methods", done, total)`` after each method.
+    The thresholds are those of :func:`method_thresholds`; every run uses the learning rate
+    ``lr``. ``progress("methods", done, total)`` follows the methods.
 
     Returns
     -------
@@ -821,23 +761,11 @@ def summarise(
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    net, grads
-        The untrained network of :func:`problem` and its gradients.
-    geo : Geometry
-        From :func:`geometry`.
-    unclipped, clipped : History
-        :func:`train_clipped` without clipping and by global norm at ``max_norm``.
-    control : StepSizeControl
-        From :func:`step_size_control`.
-    sweep : dict of float to History
-        From :func:`threshold_sweep`.
-    methods : dict of str to dict of int to History
-        From :func:`compare_methods`.
-    angles : dict of str to float
-        From :func:`first_update_angles`.
+    ``net`` and ``grads`` are the untrained network of :func:`problem` and its gradients; each
+    further argument is the return value of one step, in the order of :func:`run`:
+    :func:`geometry`, :func:`train_clipped` without clipping and by global norm at
+    ``max_norm``, :func:`step_size_control`, :func:`threshold_sweep`, :func:`compare_methods`
+    and :func:`first_update_angles`.
 
     Returns
     -------
@@ -849,11 +777,22 @@ def summarise(
 
     Examples
     --------
-    >>> import dataclasses
     >>> from gradwatch.experiments import clipping
-    >>> settings = dataclasses.replace(clipping.Settings(), steps=5, thresholds=[0.1, 10.0],
-    ...                                seeds=[0, 1])
-    >>> numbers = clipping.run(settings, figures=False).numbers
+    >>> settings = clipping.Settings(steps=5, thresholds=[0.1, 10.0], seeds=[0, 1])
+    >>> net, x, y = clipping.problem(settings)
+    >>> _, grads = net.loss_and_grads(x, y)
+    >>> numbers = clipping.summarise(
+    ...     settings,
+    ...     net,
+    ...     grads,
+    ...     clipping.geometry(settings),
+    ...     clipping.train_clipped(settings, "none"),
+    ...     clipping.train_clipped(settings, "global_norm", settings.max_norm),
+    ...     clipping.step_size_control(settings),
+    ...     clipping.threshold_sweep(settings),
+    ...     clipping.compare_methods(settings),
+    ...     clipping.first_update_angles(settings, net, grads),
+    ... )
     >>> sorted(numbers)  # doctest: +NORMALIZE_WHITESPACE
     ['clipped', 'geometry', 'lr', 'methods', 'start', 'step_size', 'sweep', 'theta',
      'unclipped']
@@ -1143,13 +1082,13 @@ def figure_methods(methods: Mapping[str, History]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import gradwatch as gw
     >>> from gradwatch.experiments import clipping
-    >>> run = gw.History(loss=np.array([4.0, 2.0]), grad_norm=np.array([3.0, 2.0]))
-    >>> fig = clipping.figure_methods({"value": run, "adaptive": run})
+    >>> settings = clipping.Settings(sizes=[4, 8, 1], n_samples=16, steps=3)
+    >>> thresholds = clipping.method_thresholds(settings)
+    >>> runs = {m: clipping.train_clipped(settings, m, t) for m, t in thresholds.items()}
+    >>> fig = clipping.figure_methods(runs)
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['by value', 'adaptive (as published)']
+    ['by global norm', 'by value', 'adaptive (as published)', 'adaptive, final layer too']
     """
     labels = {
         "global_norm": "by global norm",
@@ -1166,19 +1105,13 @@ def figure_methods(methods: Mapping[str, History]) -> Any:
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the steps in the page's order; return the numbers and (optionally) the figures.
+    """Run the experiment: geometry, divergence, step-size control, threshold sweep, methods.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``clipping_geometry``, ``clipping_divergence``, ``clipping_sweep``
-        and ``clipping_methods``.
+    The figures are ``clipping_geometry``, ``clipping_divergence``, ``clipping_sweep`` and
+    ``clipping_methods``; ``progress`` reports ``"divergence"`` once, then the labels of
+    :func:`step_size_control`, :func:`threshold_sweep` and :func:`compare_methods`.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

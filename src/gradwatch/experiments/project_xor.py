@@ -1,18 +1,13 @@
 r"""A 2-4-1 sigmoid network learns XOR, and a classic backpropagation bug stalls it.
 
-The experiment of the page ``docs/project_xor.md`` (settings ``conf/project_xor.toml``). The
-network is trained by full-batch gradient descent on the four points of XOR, once with the
-correct sigmoid derivative :math:`a(1 - a)` and once with :class:`SigmoidAppliedTwice`, whose
-backward pass evaluates :math:`\sigma'` at the output :math:`a` instead of at :math:`z`. The
-gradient check (:func:`gradwatch.gradcheck`) of the untrained networks tells the two apart at
-once, and at the weights where the buggy run ended the true gradient is several times the
-computed one.
-
-Examples
---------
->>> result = run(Settings(steps=20), figures=False)
->>> result.numbers["passed"]
-{'correct': True, 'buggy': False}
+The experiment of the page ``docs/project_xor.md``, with its settings in
+``conf/project_xor.toml``, run by ``python -m gradwatch run project_xor`` or by :func:`run`
+(see its example). The network is trained by full-batch gradient descent on the four points of
+XOR, once with the correct sigmoid derivative :math:`a(1 - a)` and once with
+:class:`SigmoidAppliedTwice`, whose backward pass evaluates :math:`\sigma'` at the output
+:math:`a` instead of at :math:`z`. The gradient check (:func:`gradwatch.gradcheck`) of the
+untrained networks tells the two apart at once, and at the weights where the buggy run ended
+the true gradient is several times the computed one.
 """
 
 from __future__ import annotations
@@ -27,16 +22,10 @@ from gradwatch import losses, optim, plotting, training
 from gradwatch._validation import Array
 from gradwatch.activations import Activation, Sigmoid
 from gradwatch.clip import global_norm
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    activation,
-    no_progress,
-    non_empty,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import activation, at_most, non_negative, positive, require
 from gradwatch.gradcheck import GradCheckReport, gradcheck
 from gradwatch.network import MLP
 from gradwatch.training import History
@@ -109,16 +98,10 @@ class Settings:
         non_negative("seed", self.seed)
         positive("eps", self.eps)
         positive("rtol", self.rtol)
-        non_empty("scratch_seeds", self.scratch_seeds)
         non_negative("scratch_seeds", self.scratch_seeds)
         positive("scratch_steps", self.scratch_steps)
         positive("scratch_budget", self.scratch_budget)
-        require(
-            self.scratch_budget <= self.scratch_steps,
-            "scratch_budget",
-            self.scratch_budget,
-            f"at most scratch_steps = {self.scratch_steps}",
-        )
+        at_most("scratch_budget", self.scratch_budget, self.scratch_steps, limit="scratch_steps")
 
 
 class SigmoidAppliedTwice(Sigmoid):
@@ -451,17 +434,10 @@ def summarise(
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    trained, buggy : tuple of (MLP, History)
-        From :func:`train` with the correct sigmoid and with :class:`SigmoidAppliedTwice`.
-    end_norms : tuple of float
-        From :func:`gradient_norms` at the weights where the buggy run ended.
-    reports : mapping of str to GradCheckReport
-        From :func:`check_untrained`.
-    scratch : mapping of str to list
-        From :func:`from_scratch`.
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`train` with the correct sigmoid and with :class:`SigmoidAppliedTwice`,
+    :func:`gradient_norms` at the weights where the buggy run ended, :func:`check_untrained`
+    and :func:`from_scratch`.
 
     Returns
     -------
@@ -506,6 +482,7 @@ def summarise(
     computed, true = end_norms
     name, index = reports["buggy"].worst
     rel_errors = reports["buggy"].rel_errors
+    buggy_right = int(np.sum((buggy_predictions > 0.5) == (y > 0.5)))
     return {
         "scratch": _summarise_scratch(settings, scratch),
         "steps": settings.steps,
@@ -517,8 +494,8 @@ def summarise(
         "loss_ratio": float(buggy_history.loss[-1] / history.loss[-1]),
         "predictions": _predictions(net),
         "buggy_predictions": _predictions(buggy_net),
-        "buggy_right": int(np.sum((buggy_predictions > 0.5) == (y > 0.5))),
-        "buggy_right_text": _points(int(np.sum((buggy_predictions > 0.5) == (y > 0.5)))),
+        "buggy_right": buggy_right,
+        "buggy_right_text": _points(buggy_right),
         "buggy_confidence": float(np.max(np.abs(buggy_predictions - 0.5))),
         "correct_confidence": float(np.min(np.abs(predictions - 0.5))),
         "end_computed": computed,
@@ -679,20 +656,12 @@ def figure_decision_boundary(
 
 
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """XOR with the correct and the wrong sigmoid derivative, and their gradient checks.
+    """Run the experiment: train with the right and the wrong derivative, check, start from scratch.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`~gradwatch.experiments.no_progress`
-        Called as ``progress("training", done, 2)`` after each of the two runs.
-    figures : bool, default True
-        Draw ``xor_loss_curves`` and ``xor_decision_boundary``.
+    The figures are ``xor_loss_curves`` and ``xor_decision_boundary``; ``progress`` reports
+    ``progress("training", done, 2)`` after each of the two runs.
 
-    Returns
-    -------
-    Result
-        The numbers of :func:`summarise` and, with ``figures``, the two figures.
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------

@@ -14,17 +14,8 @@ layers share one matrix, so the gradient through time is a product of one repeat
   norm, and without clipping at a sweep of learning rates and at the clipped run's average
   step, each over several seeds (:func:`training_comparison`).
 
-Its settings are in ``conf/rnn.toml``; ``python -m gradwatch run rnn`` runs it.
-
-Examples
---------
->>> import dataclasses
->>> from gradwatch.experiments import rnn
->>> settings = dataclasses.replace(rnn.Settings(), time_steps=5, cliff_descent_steps=10,
-...                                train_steps=3, train_seeds=[0])
->>> result = rnn.run(settings, figures=False)
->>> result.numbers["time"]["factor"]["0.8"], result.numbers["train"]["steps"]
-(0.8, 3)
+Its settings are in ``conf/rnn.toml``; ``python -m gradwatch run rnn`` runs it, and so does
+:func:`run` (its example runs it on small settings).
 """
 
 from __future__ import annotations
@@ -33,23 +24,16 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from gradwatch import clip, diagnostics, landscape, optim, plotting
 from gradwatch._validation import Array, check_positive_int
-from gradwatch.experiments import (
-    Progress,
-    Result,
-    at_most,
-    distinct,
-    finite,
-    no_progress,
-    non_negative,
-    positive,
-    require,
-)
+from gradwatch.experiments import Progress, Result, no_progress
+
+# isort: split
+from gradwatch.experiments import at_most, distinct, finite, non_negative, positive, require
 from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
@@ -387,11 +371,14 @@ def one_unit_rnn(
     return h, dh_dw, dh_db
 
 
-def _points(params: Array | list[float]) -> Array:
+def _at_points(
+    params: Array | list[float], *, h0: float, n_steps: int
+) -> tuple[Array, Array, Array]:
+    """:func:`one_unit_rnn` at the points ``params = (w, b)``, shape ``(..., 2)``."""
     p = np.asarray(params, dtype=np.float64)
     if p.shape[-1:] != (2,):
         raise ValueError(f"params must have shape (..., 2) holding (w, b), got {p.shape}")
-    return p
+    return one_unit_rnn(p[..., 0], p[..., 1], h0=h0, n_steps=n_steps)
 
 
 def one_unit_loss(params: Array | list[float], *, h0: float, n_steps: int, target: float) -> Array:
@@ -419,28 +406,15 @@ def one_unit_loss(params: Array | list[float], *, h0: float, n_steps: int, targe
     >>> round(float(rnn.one_unit_loss([0.0, 0.0], h0=0.5, n_steps=2, target=1.0)), 6)
     1.0
     """
-    p = _points(params)
-    h, _, _ = one_unit_rnn(p[..., 0], p[..., 1], h0=h0, n_steps=n_steps)
+    h, _, _ = _at_points(params, h0=h0, n_steps=n_steps)
     return np.asarray((h - target) ** 2)
 
 
 def one_unit_grad(params: Array | list[float], *, h0: float, n_steps: int, target: float) -> Array:
     r"""Gradient :math:`(\partial L/\partial w, \partial L/\partial b)` of :func:`one_unit_loss`.
 
-    Parameters
-    ----------
-    params : ndarray, shape (..., 2)
-    h0, target : float
-    n_steps : int
-
-    Returns
-    -------
-    ndarray, shape (..., 2)
-
-    Raises
-    ------
-    ValueError
-        If the last axis of ``params`` does not have length 2.
+    The arguments and the error are those of :func:`one_unit_loss`; the result has the shape of
+    ``params``, ``(..., 2)``.
 
     Examples
     --------
@@ -448,10 +422,22 @@ def one_unit_grad(params: Array | list[float], *, h0: float, n_steps: int, targe
     >>> rnn.one_unit_grad([0.0, 0.0], h0=0.5, n_steps=1, target=1.0).round(3).tolist()
     [-1.0, -2.0]
     """
-    p = _points(params)
-    h, dh_dw, dh_db = one_unit_rnn(p[..., 0], p[..., 1], h0=h0, n_steps=n_steps)
+    h, dh_dw, dh_db = _at_points(params, h0=h0, n_steps=n_steps)
     residual = 2.0 * (h - target)
     return np.stack([residual * dh_dw, residual * dh_db], axis=-1)
+
+
+class _Cliff(TypedDict):
+    """The keyword arguments of :func:`one_unit_loss` and :func:`one_unit_grad`."""
+
+    h0: float
+    n_steps: int
+    target: float
+
+
+def _cliff(settings: Settings) -> _Cliff:
+    """Return the settings' one-unit network as keyword arguments of :func:`one_unit_loss`."""
+    return _Cliff(h0=settings.cliff_h0, n_steps=settings.cliff_steps, target=settings.cliff_target)
 
 
 def cliff_loss(settings: Settings) -> Callable[[Array], Array]:
@@ -464,12 +450,7 @@ def cliff_loss(settings: Settings) -> Callable[[Array], Array]:
     >>> round(float(loss([2.5, 0.0])), 4)
     0.2358
     """
-    return functools.partial(
-        one_unit_loss,
-        h0=settings.cliff_h0,
-        n_steps=settings.cliff_steps,
-        target=settings.cliff_target,
-    )
+    return functools.partial(one_unit_loss, **_cliff(settings))
 
 
 def cliff_descent(settings: Settings, max_norm: float | None = None) -> tuple[Array, Array]:
@@ -501,12 +482,7 @@ def cliff_descent(settings: Settings, max_norm: float | None = None) -> tuple[Ar
     >>> path.shape, round(float(np.linalg.norm(path[1] - path[0])), 6)
     ((4, 2), 0.001)
     """
-    grad = functools.partial(
-        one_unit_grad,
-        h0=settings.cliff_h0,
-        n_steps=settings.cliff_steps,
-        target=settings.cliff_target,
-    )
+    grad = functools.partial(one_unit_grad, **_cliff(settings))
 
     def step_direction(w: Array) -> Array:
         g = grad(w)
@@ -674,17 +650,7 @@ def training_comparison(settings: Settings, progress: Progress = no_progress) ->
     Every seed's runs share their sequences, initial weights and mini-batches: plain SGD at
     each learning rate of ``train_lrs``; clipped by global norm at ``train_max_norm`` with
     ``train_lr``; and plain SGD at the clipped run's average learning rate, the control for
-    clipping acting as a smaller step.
-
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, optional
-        Called as ``progress("training", done, total)`` after each seed.
-
-    Returns
-    -------
-    TrainingComparison
+    clipping acting as a smaller step. ``progress("training", done, total)`` follows the seeds.
 
     Examples
     --------
@@ -727,19 +693,10 @@ def summarise(
 ) -> dict[str, Any]:
     """Turn the steps' results into the numbers of the page, JSON-ready.
 
-    Parameters
-    ----------
-    settings : Settings
-    order : dict of str to float
-        From :func:`product_order`.
-    norms : dict of float to ndarray
-        From :func:`gradient_norms_over_time`.
-    plain, plain_G : ndarray
-        Path and gradient norms of :func:`cliff_descent` without clipping.
-    clipped : ndarray
-        Path of :func:`cliff_descent` with clipping.
-    runs : TrainingComparison
-        From :func:`training_comparison`.
+    Each argument after ``settings`` is the return value of one step, in the order of
+    :func:`run`: :func:`product_order`, :func:`gradient_norms_over_time`, :func:`cliff_descent`
+    without clipping (the path and its gradient norms) and with clipping (the path), and
+    :func:`training_comparison`.
 
     Returns
     -------
@@ -752,11 +709,19 @@ def summarise(
 
     Examples
     --------
-    >>> import dataclasses
     >>> from gradwatch.experiments import rnn
-    >>> settings = dataclasses.replace(rnn.Settings(), cliff_descent_steps=10, train_steps=3,
-    ...                                train_seeds=[0])
-    >>> numbers = rnn.run(settings, figures=False).numbers
+    >>> settings = rnn.Settings(cliff_descent_steps=10, train_steps=3, train_seeds=[0])
+    >>> plain, plain_G = rnn.cliff_descent(settings)
+    >>> clipped, _ = rnn.cliff_descent(settings, max_norm=settings.cliff_max_norm)
+    >>> numbers = rnn.summarise(
+    ...     settings,
+    ...     rnn.product_order(settings),
+    ...     rnn.gradient_norms_over_time(settings),
+    ...     plain,
+    ...     plain_G,
+    ...     clipped,
+    ...     rnn.training_comparison(settings),
+    ... )
     >>> numbers["time"]["below"]["radius"], numbers["time"]["above"]["radius"]
     (0.9, 1.1)
     >>> print(numbers["time"]["factor_list"])
@@ -774,9 +739,7 @@ def summarise(
     y = settings.cliff_target
 
     def end_state(point: Array) -> float:
-        h, _, _ = one_unit_rnn(
-            point[0], point[1], h0=settings.cliff_h0, n_steps=settings.cliff_steps
-        )
+        h, _, _ = _at_points(point, h0=settings.cliff_h0, n_steps=settings.cliff_steps)
         return float(h)
 
     return {
@@ -974,11 +937,6 @@ def figure_cliff(
     return fig
 
 
-# ---------------------------------------------------------------------------------------------
-# The whole experiment.
-# ---------------------------------------------------------------------------------------------
-
-
 def figure_training(settings: Settings, runs: TrainingComparison) -> Any:
     """Draw the loss and :math:`G` per step of the three runs of seed ``train_seed``.
 
@@ -994,19 +952,18 @@ def figure_training(settings: Settings, runs: TrainingComparison) -> Any:
     return plotting.training_curves(runs.shown(settings))
 
 
+# ---------------------------------------------------------------------------------------------
+# The whole experiment.
+# ---------------------------------------------------------------------------------------------
+
+
 def run(settings: Settings, progress: Progress = no_progress, *, figures: bool = True) -> Result:
-    """Run the steps in the page's order; return the numbers and (optionally) the figures.
+    """Run the experiment: gradient through time, the cliff, training with and without clipping.
 
-    Parameters
-    ----------
-    settings : Settings
-    progress : callable, default :func:`gradwatch.experiments.no_progress`
-    figures : bool, default True
-        Draw the figures ``gradient_over_time``, ``cliff`` and ``training``.
+    The figures are ``gradient_over_time``, ``cliff`` and ``training``; ``progress`` reports the
+    label ``"cliff"`` once, then ``"training"`` after each seed.
 
-    Returns
-    -------
-    Result
+    Arguments and result as for :func:`gradwatch.experiments.run`.
 
     Examples
     --------
