@@ -97,8 +97,9 @@ nitpick_ignore = [
     ("py:class", "Array"),
 ]
 nitpick_ignore_regex = [
-    # Private base classes that show-inheritance names (their public members are documented).
-    (r"py:class", r"gradwatch\.[a-z_.]*\._[A-Za-z]\w*"),
+    # Private base classes that show-inheritance names (their public members are documented),
+    # and classes of private modules (experiments._common).
+    (r"py:class", r"gradwatch\.[a-z_.]*\._[A-Za-z]\w*(\.\w+)*"),
     # NumPy and its typing aliases, however spelled: np.ndarray, numpy.random.Generator, ...
     (r"py:.*", r"(np|numpy|npt)(\..+)?"),
     # The standard library (no Python inventory either): copy.deepcopy, collections.abc, ...

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -294,6 +294,62 @@ def range_text(low: float, high: float, fmt: str = ".0f") -> str:
     """
     first, last = format(low, fmt), format(high, fmt)
     return first if first == last else f"{first} to {last}"
+
+
+RunT = TypeVar("RunT")
+
+
+@dataclass(frozen=True)
+class StepSizeControl(Generic[RunT]):
+    """The runs that ask whether clipping is only a smaller step, each once per seed.
+
+    The clipping and RNN pages both hold a clipped run against plain SGD: over a sweep of
+    learning rates, and at each clipped run's average learning rate (:func:`effective_lr`).
+
+    Attributes
+    ----------
+    plain : dict of float to dict of int to run
+        Plain SGD at each learning rate of the sweep, by seed.
+    clipped : dict of int to run
+        Clipped by global norm, by seed.
+    matched : dict of int to run
+        Plain SGD at the average learning rate of that seed's clipped run.
+    """
+
+    plain: dict[float, dict[int, RunT]]
+    clipped: dict[int, RunT]
+    matched: dict[int, RunT]
+
+
+def matched_summary(finals: Sequence[float], lrs: Sequence[float]) -> dict[str, Any]:
+    """Summarise the matched runs over the seeds, with the learning rates they ran at.
+
+    Parameters
+    ----------
+    finals : sequence of float
+        Final loss of each seed's matched run (nan or inf if it diverged).
+    lrs : sequence of float
+        The average learning rate of each seed's clipped run, which its matched run used.
+
+    Returns
+    -------
+    dict
+        :func:`seed_summary` of ``finals``, plus ``"lr"`` (the rates' median and range in
+        words), ``"lr_low"`` and ``"lr_high"``.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import matched_summary
+    >>> found = matched_summary([0.1, 0.2, 0.3], [0.02, 0.03, 0.05])
+    >>> found["lr"], found["lr_high"]
+    ('0.03 (0.02 to 0.05)', 0.05)
+    """
+    return {
+        **seed_summary(finals),
+        "lr": median_range_text(float(np.median(lrs)), min(lrs), max(lrs)),
+        "lr_low": min(lrs),
+        "lr_high": max(lrs),
+    }
 
 
 def effective_lr(history: History, lr: float, max_norm: float) -> float:

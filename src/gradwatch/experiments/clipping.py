@@ -35,11 +35,11 @@ import numpy as np
 
 from gradwatch import clip, init, optim, plotting
 from gradwatch._validation import Array
-from gradwatch.experiments import Progress, Result, no_progress
+from gradwatch.experiments import Progress, Result, _common, no_progress
 
 # isort: split
 from gradwatch.experiments import activation, distinct, non_negative, positive, require
-from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
+from gradwatch.experiments._common import effective_lr, seed_summary
 from gradwatch.network import MLP
 from gradwatch.training import History, train
 
@@ -406,25 +406,20 @@ def matched_runs(settings: Settings, clipped: Mapping[int, History]) -> Runs:
 
 
 @dataclass(frozen=True)
-class StepSizeControl:
+class StepSizeControl(_common.StepSizeControl[History]):
     """The runs that ask whether clipping is only a smaller step, each once per seed.
+
+    The attributes of ``_common.StepSizeControl`` (``plain`` at the
+    learning rates ``lrs``, ``clipped`` at ``max_norm`` with learning rate ``lr``, ``matched``
+    from :func:`matched_runs`), and plain SGD at the clipped runs' own learning rate.
 
     Attributes
     ----------
-    plain : dict of float to dict of int to History
-        Plain SGD at each learning rate of ``lrs``.
     same_lr : dict of int to History
         Plain SGD at ``lr``, the learning rate of the clipped runs.
-    clipped : dict of int to History
-        Clipped by global norm at ``max_norm``, learning rate ``lr``.
-    matched : dict of int to History
-        Plain SGD at each clipped run's average learning rate (:func:`matched_runs`).
     """
 
-    plain: dict[float, Runs]
     same_lr: Runs
-    clipped: Runs
-    matched: Runs
 
 
 def step_size_control(settings: Settings, progress: Progress = no_progress) -> StepSizeControl:
@@ -736,12 +731,7 @@ def _step_size_numbers(settings: Settings, control: StepSizeControl) -> dict[str
         "best_lr": best,
         "best": plain[best] if best is not None else None,
         "clipped": clipped,
-        "matched": {
-            **_over_seeds(control.matched),
-            "lr": median_range_text(float(np.median(lrs)), min(lrs), max(lrs)),
-            "lr_low": min(lrs),
-            "lr_high": max(lrs),
-        },
+        "matched": _common.matched_summary([_final(r) for r in control.matched.values()], lrs),
         "beats_every_lr": beaten,
         "ratio": _finite(ratio) if ratio is not None else None,
     }

@@ -30,11 +30,11 @@ import numpy as np
 
 from gradwatch import clip, diagnostics, landscape, optim, plotting
 from gradwatch._validation import Array, check_positive_int
-from gradwatch.experiments import Progress, Result, no_progress
+from gradwatch.experiments import Progress, Result, _common, no_progress
 
 # isort: split
 from gradwatch.experiments import at_most, distinct, finite, non_negative, positive, require
-from gradwatch.experiments._common import effective_lr, median_range_text, seed_summary
+from gradwatch.experiments._common import effective_lr, seed_summary
 from gradwatch.rnn import RNN
 from gradwatch.training import History, train
 
@@ -606,23 +606,14 @@ def matched_lr(settings: Settings, clipped: History) -> float:
 
 
 @dataclass(frozen=True)
-class TrainingComparison:
+class TrainingComparison(_common.StepSizeControl[TrainingRun]):
     """The training runs of the page, each once per seed of ``train_seeds``.
 
-    Attributes
-    ----------
-    plain : dict of float to dict of int to TrainingRun
-        Plain SGD at each learning rate of ``train_lrs``.
-    clipped : dict of int to TrainingRun
-        Clipped by global norm at ``train_max_norm``, learning rate ``train_lr``.
-    matched : dict of int to TrainingRun
-        Plain SGD at the average learning rate (:func:`matched_lr`) of that seed's clipped
-        run.
+    The attributes of ``_common.StepSizeControl``: ``plain`` at each
+    learning rate of ``train_lrs``, ``clipped`` at ``train_max_norm`` with learning rate
+    ``train_lr``, and ``matched`` at the average learning rate (:func:`matched_lr`) of that
+    seed's clipped run.
     """
-
-    plain: dict[float, dict[int, TrainingRun]]
-    clipped: dict[int, TrainingRun]
-    matched: dict[int, TrainingRun]
 
     def shown(self, settings: Settings) -> dict[str, History]:
         """Return the three runs of seed ``train_seed`` that the page draws, by label.
@@ -793,8 +784,8 @@ def _training_numbers(settings: Settings, runs: TrainingComparison) -> dict[str,
         for rate, by_seed in runs.plain.items()
     }
     clipped = seed_summary([r.final_loss for r in runs.clipped.values()])
-    matched = seed_summary([r.final_loss for r in runs.matched.values()])
     lrs = [matched_lr(settings, r.history) for r in runs.clipped.values()]
+    matched = _common.matched_summary([r.final_loss for r in runs.matched.values()], lrs)
     worse = sum(
         runs.plain[lr][s].final_loss > runs.clipped[s].final_loss for s in settings.train_seeds
     )
@@ -820,11 +811,7 @@ def _training_numbers(settings: Settings, runs: TrainingComparison) -> dict[str,
         "plain": {f"{rate:g}": summary for rate, summary in plain.items()},
         "same_lr": plain[lr],
         "clipped": clipped,
-        "matched": {
-            **matched,
-            "lr": median_range_text(float(np.median(lrs)), min(lrs), max(lrs)),
-            "lr_high": max(lrs),
-        },
+        "matched": matched,
         "same_lr_worse": int(worse),
         "matched_ratio": matched["median"] / clipped["median"]
         if matched["median"] is not None and clipped["median"]
