@@ -120,6 +120,9 @@ def check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     return result
 
 
+_FLOAT16 = np.dtype(np.float16)
+
+
 def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
     """Return ``a @ b`` (into ``out`` if given); float16 operands are multiplied in float32.
 
@@ -134,7 +137,7 @@ def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
     >>> matmul(a, np.full((4096, 1), 0.5, dtype=np.float16))
     array([[2048.]], dtype=float16)
     """
-    if a.dtype != np.float16 or b.dtype != np.float16:
+    if a.dtype is not _FLOAT16 or b.dtype is not _FLOAT16:  # an identity test: no conversion
         result: Array = np.matmul(a, b, out=out)
         return result
     product = np.matmul(a.astype(np.float32), b.astype(np.float32))
@@ -214,6 +217,7 @@ class Dense(Layer):
         self.db: Array = np.zeros_like(self.b)
         self._x: Array | None = None
         self._cached: Array | None = None  # a = g(z) when the derivative needs only a, else z
+        self._ones: Array | None = None  # (1, ..., 1) for db = ones @ dz, as long as the batch
 
     @property
     def n_in(self) -> int:
@@ -320,10 +324,17 @@ class Dense(Layer):
             dz = np.multiply(da, slope, out=slope)  # the slope is a new array: reuse it for dz
         matmul(self._x.T, dz, out=self.dW)
         # db = dz.sum(0), written as the product (1, ..., 1) @ dz, which BLAS does faster
-        matmul(np.ones(len(dz), dz.dtype), dz, out=self.db)
+        matmul(self._ones_for(dz), dz, out=self.db)
         if not need_dx:
             return None
         return matmul(dz, self.W.T)
+
+    def _ones_for(self, dz: Array) -> Array:
+        """Return a vector of ones as long as ``dz`` and of its dtype, kept from call to call."""
+        ones = self._ones
+        if ones is None or ones.shape[0] != dz.shape[0] or ones.dtype != dz.dtype:
+            ones = self._ones = np.ones(dz.shape[0], dz.dtype)
+        return ones
 
     def backward_params(self, da: Array, /) -> None:
         """Set ``dW`` and ``db`` without computing ``dx``: ``backward(da, need_dx=False)``."""

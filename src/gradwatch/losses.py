@@ -317,7 +317,12 @@ def scaled_value_and_grad(
     (dtype('float32'), True, True)
     """
     scale = check_positive(loss_scale, "loss_scale")
-    value, grad = get(loss).value_and_grad(_widened(_check_prediction(y_pred)), y)
+    function = get(loss)
+    widened = _widened(_check_prediction(y_pred))
+    if type(function).value_and_grad is Loss.value_and_grad:
+        value, grad = function._compute(widened, y)  # what value_and_grad does, less its checks
+    else:  # a loss with a value_and_grad of its own
+        value, grad = function.value_and_grad(widened, y)
     if scale != 1.0:
         grad = grad * np.asarray(scale, dtype=grad.dtype)
     return value, grad
