@@ -654,3 +654,31 @@ def test_variant_errors() -> None:
         net.forward(np.ones((2, 3)))
     shallow = gw.MLP([2, 3, 1], residual=True)  # no layer between the first and the last
     assert all(type(block) is gw.Dense for block in shallow.layers)
+
+
+def test_loss_and_grads_reuses_its_buffers_without_touching_what_a_caller_holds(
+    rng: np.random.Generator,
+) -> None:
+    net = gw.MLP([3, 5, 4, 2], activation="tanh", seed=0)
+    x1, y1 = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    x2, y2 = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    held = net.forward(x1)  # a caller's output, from a plain forward pass
+    kept = held.copy()
+    dx = net.backward(np.ones_like(held))  # and a caller's dL/dx
+    kept_dx = dx.copy()
+    for x, y in [(x1, y1), (x2, y2), (x1, y1)]:
+        loss, grads = net.loss_and_grads(x, y)
+        fresh = gw.MLP([3, 5, 4, 2], activation="tanh", seed=0)  # same weights, no buffers yet
+        expected_loss, expected = fresh.loss_and_grads(x, y)
+        assert loss == expected_loss
+        for g, e in zip(grads, expected, strict=True):
+            np.testing.assert_array_equal(g, e)
+    # The second and third steps wrote into the first step's arrays, not into the caller's.
+    np.testing.assert_array_equal(held, kept)
+    np.testing.assert_array_equal(dx, kept_dx)
+    dense = net.layers[1]
+    z_buffer = dense._kept_buffers["z"]
+    net.loss_and_grads(x2, y2)
+    assert dense._kept_buffers["z"] is z_buffer  # reused, not reallocated
+    assert dense._buffers is None  # reuse is off outside loss_and_grads
+    assert net.forward(x2) is not net.layers[-1]._kept_buffers["z"]

@@ -218,6 +218,10 @@ class Dense(Layer):
         self._x: Array | None = None
         self._cached: Array | None = None  # a = g(z) when the derivative needs only a, else z
         self._ones: Array | None = None  # (1, ..., 1) for db = ones @ dz, as long as the batch
+        # Arrays kept from one step to the next while a network's loss_and_grads runs, which
+        # hands none of them to its caller (see _kept); empty otherwise.
+        self._kept_buffers: dict[str, Array] = {}
+        self._buffers: dict[str, Array] | None = None
 
     @property
     def n_in(self) -> int:
@@ -261,7 +265,7 @@ class Dense(Layer):
         -------
         ndarray, shape (n_samples, n_out)
         """
-        z = matmul(x, self.W)
+        z = matmul(x, self.W, out=self._kept("z", (len(x), self.n_out)))
         z += self.b  # in place: no second (n_samples, n_out) array
         if self.activation.uses_output:  # g' will come from a, so z is not kept: overwrite it
             a = self._cached = self.activation.call_inplace(z)
@@ -327,7 +331,24 @@ class Dense(Layer):
         matmul(self._ones_for(dz), dz, out=self.db)
         if not need_dx:
             return None
-        return matmul(dz, self.W.T)
+        return matmul(dz, self.W.T, out=self._kept("dx", (len(dz), self.n_in)))
+
+    def _kept(self, name: str, shape: tuple[int, int]) -> Array | None:
+        """Return the array kept under ``name`` for reuse (new if its shape changed), or None.
+
+        Reuse is on only while :meth:`Sequential.loss_and_grads` runs (``_buffers`` is a dict
+        then): its activations and gradients never reach its caller, so the next step may
+        write over them. Arrays of a few hundred kilobytes come fresh from the operating
+        system, which maps and zeroes their pages at every step; kept, they cost nothing.
+        Outside it, every call returns None and the products allocate new arrays, so nothing
+        a caller holds is ever overwritten.
+        """
+        if self._buffers is None:
+            return None
+        kept = self._buffers.get(name)
+        if kept is None or kept.shape != shape:
+            kept = self._buffers[name] = np.empty(shape, self.dtype)
+        return kept
 
     def _ones_for(self, dz: Array) -> Array:
         """Return a vector of ones as long as ``dz`` and of its dtype, kept from call to call."""

@@ -14,7 +14,8 @@ and that product is where gradients vanish or explode.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -93,6 +94,25 @@ def _common_dtype(layers: Sequence[Layer]) -> np.dtype[Any]:
         names = sorted(dtype.name for dtype in dtypes)
         raise ValueError(f"the layers must share one dtype, got {', '.join(names)}")
     return dtypes.pop() if dtypes else np.dtype(np.float64)
+
+
+@contextlib.contextmanager
+def _reusing_buffers(layers: Sequence[Layer]) -> Iterator[None]:
+    """Let the dense layers among ``layers`` reuse their arrays of the last step (``Dense._kept``).
+
+    For :meth:`Sequential.loss_and_grads` only, whose intermediate arrays never reach its
+    caller. Each layer's buffers are kept between calls; they are switched off again on the
+    way out, even on an error, so that :meth:`Sequential.forward` and :meth:`backward` called
+    directly always return new arrays.
+    """
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    for layer in dense:
+        layer._buffers = layer._kept_buffers
+    try:
+        yield
+    finally:
+        for layer in dense:
+            layer._buffers = None
 
 
 class Sequential(Layer):
@@ -417,8 +437,9 @@ class Sequential(Layer):
         >>> loss, [g.tolist() for g in grads]
         (4.0, [[[64.0]], [32.0]])
         """
-        value, dy = losses.scaled_value_and_grad(loss, self.forward(x), y, loss_scale)
-        self.layers[0].backward_params(self._backward_to_first_layer(dy))
+        with _reusing_buffers(self.layers):
+            value, dy = losses.scaled_value_and_grad(loss, self.forward(x), y, loss_scale)
+            self.layers[0].backward_params(self._backward_to_first_layer(dy))
         return value, self.grads()
 
     def __repr__(self) -> str:
