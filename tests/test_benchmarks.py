@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -232,7 +233,9 @@ def small_results() -> dict[str, object]:
 def test_small_run_is_valid_and_renders(small_results: dict[str, object]) -> None:
     assert suite.validate(small_results) == []
     row = small_results["sections"]["step_floor"]["data"][0]  # type: ignore[index]
-    assert row["products"] == 3 * TINY.n_layers
+    assert row["products"] == 3 * TINY.n_layers - 1  # loss_and_grads skips the first dx
+    assert row["threads"] == 1
+    assert row["target"] is None  # no target for this net
     assert row["rounds"] >= 15
     assert math.isclose(row["ratio"], row["step_ms"] / row["floor_ms"])
     text = suite.report(small_results)
@@ -251,7 +254,7 @@ def test_validate_names_the_problems(small_results: dict[str, object]) -> None:
     broken["sections"]["memory"]["data"][0]["ratio"] = -1.0
     broken["sections"]["extra"] = {}
     problems = suite.validate(broken)
-    assert "schema must be 1, got 0" in problems
+    assert f"schema must be {suite.SCHEMA}, got 0" in problems
     assert "clip[0]: missing 'ratio'" in problems
     assert any(p.startswith("memory[0]: ratio must be a positive number") for p in problems)
     assert "unknown section 'extra'" in problems
@@ -269,11 +272,12 @@ def test_save_and_load_round_trip(small_results: dict[str, object], tmp_path: Pa
 
 def test_merge_keeps_sections_not_run_and_a_measured_torch() -> None:
     old = {
+        "schema": suite.SCHEMA,
         "sections": {
             "site_build": {"created": "then", "machine": {}, "data": {"pages": {}}},
             "torch": {"created": "then", "machine": {}, "data": {"available": True, "rows": []}},
             "clip": {"created": "then", "machine": {}, "data": []},
-        }
+        },
     }
     fresh = {
         "torch": {"created": "now", "machine": {}, "data": {"available": False, "rows": []}},
@@ -285,6 +289,9 @@ def test_merge_keeps_sections_not_run_and_a_measured_torch() -> None:
     assert merged["sections"]["torch"]["created"] == "then"  # a skip does not erase a measurement
     assert merged["sections"]["clip"]["created"] == "now"
     assert suite.merge(None, fresh)["sections"]["torch"]["created"] == "now"
+    # A file of another layout keeps nothing: its sections would not fit the new one.
+    outdated = suite.merge({**old, "schema": suite.SCHEMA - 1}, fresh)
+    assert set(outdated["sections"]) == {"torch", "clip"}
 
 
 def test_committed_results_are_valid_and_complete() -> None:
@@ -294,9 +301,18 @@ def test_committed_results_are_valid_and_complete() -> None:
     )
     assert suite.validate(results) == []
     sections = results["sections"]
-    assert {"step_floor", "clip", "memory"} <= set(sections)
-    measured = {(row["net"], row["dtype"]) for row in sections["step_floor"]["data"]}
-    assert measured == {(net.key, dtype) for net in suite.NETS for dtype in suite.DTYPES}
+    assert {"step_floor", "layers", "clip", "memory", "site_build"} <= set(sections)
+    # Every net and dtype at one thread and at the machine's default (every core).
+    threads = sections["step_floor"]["machine"]["threads"]
+    assert isinstance(threads, list)
+    assert threads[0] == 1
+    assert len(threads) == 2
+    measured = {(r["net"], r["dtype"], r["threads"]) for r in sections["step_floor"]["data"]}
+    expected = {(n.key, d, t) for n in suite.NETS for d in suite.DTYPES for t in threads}
+    assert measured == expected
+    clipped = {(r["dtype"], r["threads"]) for r in sections["clip"]["data"]}
+    assert clipped == {(d, t) for d in suite.DTYPES for t in threads}
+    assert {r["threads"] for r in sections["layers"]["data"]} == set(threads)
     assert suite.report(results)
 
 
@@ -350,11 +366,13 @@ def test_run_arguments() -> None:
     assert run.parse_args(["--docs"]).sections == (*run.DEFAULT_SECTIONS, "site_build")
     assert run.parse_args(["--only", "clip, memory"]).sections == ("clip", "memory")
     args = run.parse_args(["--save", "--threads", "2", "--budget", "1.5"])
-    assert (args.save, args.threads, args.budget) == (True, 2, 1.5)
-    with pytest.raises(SystemExit):
-        run.parse_args(["--only", "speed"])
-    with pytest.raises(SystemExit):
-        run.parse_args(["--threads", "0"])
+    assert (args.save, args.threads, args.budget) == (True, (2,), 1.5)
+    assert run.parse_args([]).threads == run.parse_threads("1,all")
+    assert run.parse_threads("all") == (os.cpu_count() or 1,)
+    assert run.parse_threads("1,1,3") == (1, 3)
+    for bad in (["--only", "speed"], ["--threads", "0"], ["--threads", "two"], ["--threads", ","]):
+        with pytest.raises(SystemExit):
+            run.parse_args(bad)
 
 
 def test_check_exits_non_zero_when_a_target_is_missed(monkeypatch, capsys, tmp_path) -> None:
@@ -362,16 +380,22 @@ def test_check_exits_non_zero_when_a_target_is_missed(monkeypatch, capsys, tmp_p
         "cold_nox_docs_s": 60.0,
         "warm_nox_docs_s": 9.0,
         "warm_rebuild_s": 2.0,
-        "pages": {},
+        "pages": {"index": 2.0},
         "pages_total_s": 40.0,
+        "slowest_page_s": 2.0,
         "targets": suite.TARGETS["site_build"],
-        "holds": {"warm_nox_docs_s": False, "warm_rebuild_s": True, "pages_total_s": True},
+        "holds": {
+            "cold_nox_docs_s": True,
+            "warm_nox_docs_s": False,
+            "warm_rebuild_s": True,
+            "slowest_page_s": True,
+        },
     }
     monkeypatch.setattr(suite, "bench_site_build", lambda: missed)
     monkeypatch.setitem(sys.modules, "suite", suite)  # what run.main imports
     for name in run.THREAD_VARIABLES:  # run.main sets them; restore them afterwards
         monkeypatch.setenv(name, "1")
-    args = ["--only", "site_build", "--output", str(tmp_path / "r.json")]
+    args = ["--only", "site_build", "--threads", "1", "--output", str(tmp_path / "r.json")]
     assert run.main(args) == 0  # reported ...
     assert "site_build: warm_nox_docs_s" in capsys.readouterr().out
     assert run.main([*args, "--check"]) == 1  # ... and, with --check, a failure
@@ -382,3 +406,28 @@ def test_check_exits_non_zero_when_a_target_is_missed(monkeypatch, capsys, tmp_p
 def test_torch_is_reported_not_a_target() -> None:
     fresh = {"torch": {"data": {"rows": [{"net": "b", "holds": False}]}}}
     assert suite.missed_targets(fresh) == []
+
+
+def test_combine_joins_the_runs_of_each_thread_count() -> None:
+    def fresh(threads: int) -> dict[str, object]:
+        info = {"threads": threads}
+        return {
+            "clip": {"created": f"t{threads}", "machine": info, "data": [{"threads": threads}]},
+            "torch": {"created": "t", "machine": info, "data": {"available": True, "rows": [{}]}},
+        }
+
+    both = suite.combine([fresh(1), fresh(2), {"memory": {"created": "m", "machine": {}}}])
+    assert both["clip"]["created"] == "t1"
+    assert both["clip"]["machine"]["threads"] == [1, 2]
+    assert [row["threads"] for row in both["clip"]["data"]] == [1, 2]
+    assert len(both["torch"]["data"]["rows"]) == 2
+    assert both["memory"]["created"] == "m"  # measured once: kept as it is
+
+
+def test_targets_depend_on_the_thread_count() -> None:
+    one = suite.bench_step_floor([suite.NETS_BY_KEY["a"]], ["float64"], threads=1, budget_s=0.0)
+    more = suite.bench_step_floor([suite.NETS_BY_KEY["a"]], ["float64"], threads=2, budget_s=0.0)
+    assert one[0]["target"] == suite.TARGETS["step_floor"]["one"]["a"]
+    assert more[0]["target"] is None  # (a) has a target at one thread only
+    fresh = {"step_floor": {"data": [{**one[0], "holds": False}]}}
+    assert suite.missed_targets(fresh) == ["step_floor[0] (net=a, dtype=float64, threads=1)"]
