@@ -677,8 +677,23 @@ def test_loss_and_grads_reuses_its_buffers_without_touching_what_a_caller_holds(
     np.testing.assert_array_equal(held, kept)
     np.testing.assert_array_equal(dx, kept_dx)
     dense = net.layers[1]
-    z_buffer = dense._kept_buffers["z"]
+    (z_buffer,) = dense._kept_z.values()
     net.loss_and_grads(x2, y2)
-    assert dense._kept_buffers["z"] is z_buffer  # reused, not reallocated
-    assert dense._buffers is None  # reuse is off outside loss_and_grads
-    assert net.forward(x2) is not net.layers[-1]._kept_buffers["z"]
+    assert next(iter(dense._kept_z.values())) is z_buffer  # reused, not reallocated
+    assert dense._z_buffers is None  # reuse is off outside loss_and_grads
+    assert dense._dx_buffers is None
+    assert net.forward(x2) is not next(iter(net.layers[-1]._kept_z.values()))
+    # Consecutive dense layers hand dx down through two stores, taken in turn.
+    assert [len(store) for store in net._kept_dx] == [1, 1]
+
+
+def test_loss_and_grads_with_buffers_in_a_linear_network(rng: np.random.Generator) -> None:
+    # An identity activation passes da on as dz: the layer then reads the store it must not
+    # write its dx into, which the alternating stores rule out.
+    net = gw.MLP([4, 4, 4, 4, 4], activation="identity", seed=3)
+    x, y = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    for _ in range(2):
+        _, grads = net.loss_and_grads(x, y)
+    _, expected = gw.MLP([4, 4, 4, 4, 4], activation="identity", seed=3).loss_and_grads(x, y)
+    for g, e in zip(grads, expected, strict=True):
+        np.testing.assert_array_equal(g, e)

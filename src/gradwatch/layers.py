@@ -219,9 +219,10 @@ class Dense(Layer):
         self._cached: Array | None = None  # a = g(z) when the derivative needs only a, else z
         self._ones: Array | None = None  # (1, ..., 1) for db = ones @ dz, as long as the batch
         # Arrays kept from one step to the next while a network's loss_and_grads runs, which
-        # hands none of them to its caller (see _kept); empty otherwise.
-        self._kept_buffers: dict[str, Array] = {}
-        self._buffers: dict[str, Array] | None = None
+        # hands none of them to its caller (see _kept); None otherwise.
+        self._kept_z: dict[tuple[int, ...], Array] = {}
+        self._z_buffers: dict[tuple[int, ...], Array] | None = None
+        self._dx_buffers: dict[tuple[int, ...], Array] | None = None
 
     @property
     def n_in(self) -> int:
@@ -265,7 +266,7 @@ class Dense(Layer):
         -------
         ndarray, shape (n_samples, n_out)
         """
-        z = matmul(x, self.W, out=self._kept("z", (len(x), self.n_out)))
+        z = matmul(x, self.W, out=self._kept(self._z_buffers, (len(x), self.n_out)))
         z += self.b  # in place: no second (n_samples, n_out) array
         if self.activation.uses_output:  # g' will come from a, so z is not kept: overwrite it
             a = self._cached = self.activation.call_inplace(z)
@@ -331,23 +332,24 @@ class Dense(Layer):
         matmul(self._ones_for(dz), dz, out=self.db)
         if not need_dx:
             return None
-        return matmul(dz, self.W.T, out=self._kept("dx", (len(dz), self.n_in)))
+        return matmul(dz, self.W.T, out=self._kept(self._dx_buffers, (len(dz), self.n_in)))
 
-    def _kept(self, name: str, shape: tuple[int, int]) -> Array | None:
-        """Return the array kept under ``name`` for reuse (new if its shape changed), or None.
+    def _kept(
+        self, store: dict[tuple[int, ...], Array] | None, shape: tuple[int, int]
+    ) -> Array | None:
+        """Return the array of ``shape`` kept in ``store`` for reuse (made once), or None.
 
-        Reuse is on only while :meth:`Sequential.loss_and_grads` runs (``_buffers`` is a dict
-        then): its activations and gradients never reach its caller, so the next step may
-        write over them. Arrays of a few hundred kilobytes come fresh from the operating
-        system, which maps and zeroes their pages at every step; kept, they cost nothing.
-        Outside it, every call returns None and the products allocate new arrays, so nothing
-        a caller holds is ever overwritten.
+        The stores are set only while :meth:`Sequential.loss_and_grads` runs: its activations
+        and gradients never reach its caller, so the next step may write over them. Arrays of a
+        few hundred kilobytes otherwise come fresh from the operating system, which maps and
+        zeroes their pages at every step. Outside it the stores are None, every call returns
+        None and the products allocate new arrays: nothing a caller holds is overwritten.
         """
-        if self._buffers is None:
+        if store is None:
             return None
-        kept = self._buffers.get(name)
-        if kept is None or kept.shape != shape:
-            kept = self._buffers[name] = np.empty(shape, self.dtype)
+        kept = store.get(shape)  # the stores of one network hold arrays of its one dtype
+        if kept is None:
+            kept = store[shape] = np.empty(shape, self.dtype)
         return kept
 
     def _ones_for(self, dz: Array) -> Array:

@@ -14,8 +14,7 @@ and that product is where gradients vanish or explode.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -96,23 +95,28 @@ def _common_dtype(layers: Sequence[Layer]) -> np.dtype[Any]:
     return dtypes.pop() if dtypes else np.dtype(np.float64)
 
 
-@contextlib.contextmanager
-def _reusing_buffers(layers: Sequence[Layer]) -> Iterator[None]:
-    """Let the dense layers among ``layers`` reuse their arrays of the last step (``Dense._kept``).
+def _reuse_buffers(net: Sequential) -> list[Dense]:
+    """Let the network's dense layers reuse their arrays of the last step (``Dense._kept``).
 
     For :meth:`Sequential.loss_and_grads` only, whose intermediate arrays never reach its
-    caller. Each layer's buffers are kept between calls; they are switched off again on the
-    way out, even on an error, so that :meth:`Sequential.forward` and :meth:`backward` called
-    directly always return new arrays.
+    caller; it switches reuse off again (:func:`_stop_reusing`) on the way out, even on an
+    error, so that :meth:`Sequential.forward` and :meth:`Sequential.backward` called directly
+    always return new arrays. Each dense layer keeps its own ``z`` (its output, which the next
+    step replaces anyway). The gradients ``dx`` handed down the network share two stores,
+    taken by the dense layers in turn, so that no layer writes its ``dx`` over the ``da`` it is
+    reading, and the memory they hold is that of two such arrays.
     """
-    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    dense = [layer for layer in net.layers if type(layer) is Dense]
+    for i, layer in enumerate(dense):
+        layer._z_buffers = layer._kept_z
+        layer._dx_buffers = net._kept_dx[i % 2]
+    return dense
+
+
+def _stop_reusing(dense: list[Dense]) -> None:
+    """Switch off what :func:`_reuse_buffers` switched on."""
     for layer in dense:
-        layer._buffers = layer._kept_buffers
-    try:
-        yield
-    finally:
-        for layer in dense:
-            layer._buffers = None
+        layer._z_buffers = layer._dx_buffers = None
 
 
 class Sequential(Layer):
@@ -184,6 +188,8 @@ class Sequential(Layer):
         self._n_in, self._first_sized, self._n_out = _chain_widths(self.layers)
         self.dtype: np.dtype[Any] = _common_dtype(self.layers)
         self._output_shape: tuple[int, ...] | None = None
+        # The two stores of dx arrays its dense layers take in turn in loss_and_grads.
+        self._kept_dx: tuple[dict[tuple[int, ...], Array], dict[tuple[int, ...], Array]] = ({}, {})
 
     @property
     def n_in(self) -> int | None:
@@ -437,9 +443,12 @@ class Sequential(Layer):
         >>> loss, [g.tolist() for g in grads]
         (4.0, [[[64.0]], [32.0]])
         """
-        with _reusing_buffers(self.layers):
+        reusing = _reuse_buffers(self)
+        try:
             value, dy = losses.scaled_value_and_grad(loss, self.forward(x), y, loss_scale)
             self.layers[0].backward_params(self._backward_to_first_layer(dy))
+        finally:
+            _stop_reusing(reusing)
         return value, self.grads()
 
     def __repr__(self) -> str:
