@@ -27,6 +27,7 @@ from gradwatch._validation import Array, check_positive, check_positive_int
 __all__: list[str] = [
     "Correlation",
     "MeanField",
+    "MeanFieldLayers",
     "bisect",
     "c_fixed_point",
     "c_map",
