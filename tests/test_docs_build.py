@@ -19,9 +19,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -196,3 +198,37 @@ def test_nox_force_rereads_and_reexecutes_every_page(monkeypatch: pytest.MonkeyP
     assert "nb_execution_mode=force" in args
     session.posargs = []
     assert "-E" not in noxfile._sphinx_args(session, "html", ROOT / "out")
+
+
+def load_site_extension():
+    spec = importlib.util.spec_from_file_location(
+        "_gradwatch_docs_ext", DOCS / "_ext" / "gradwatch_docs.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("mode", ["cache", "force"])
+def test_the_execution_cache_exists_before_the_parallel_readers_start(
+    tmp_path: Path, mode: str
+) -> None:
+    # A first `-j auto` build forked readers that each created jupyter-cache's tables at once and
+    # failed with "table settings already exists"; the main process now creates them first.
+    pytest.importorskip("jupyter_cache", reason=NO_TOOLCHAIN)
+    extension = load_site_extension()
+    cache = tmp_path / ".jupyter_cache"
+    app = SimpleNamespace(
+        config=SimpleNamespace(nb_execution_mode=mode),
+        env=SimpleNamespace(mystnb_config=SimpleNamespace(execution_cache_path=str(cache))),
+    )
+    extension.create_execution_cache(app)
+    database = cache / "global.db"
+    if mode == "force":  # no cache is used, so none is made
+        assert not database.exists()
+        return
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"settings", "nbcache", "nbproject"} <= tables, tables

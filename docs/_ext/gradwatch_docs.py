@@ -14,7 +14,8 @@
 - **Execution inputs**: a notebook page re-executes when the package's sources or its own
   ``conf/<page>.toml`` change, not only its text: a hidden last cell records a hash of those
   inputs (jupyter-cache keys on the notebook's code), and a page whose inputs changed since the
-  last build is re-read.
+  last build is re-read. The execution cache's database is created before the parallel readers
+  start, so that a first build does not race to create it.
 - **Encrypted kernels**: the kernels that execute the pages talk to the build over
   CurveZMQ-encrypted sockets, with keys the kernel manager provisions, so ipykernel has no
   reason to warn that it runs "over TCP without encryption".
@@ -448,6 +449,22 @@ def drop_duplicate_templates(app: Sphinx) -> None:
     app.config.templates_path[:] = list(dict.fromkeys(app.config.templates_path))
 
 
+def create_execution_cache(app: Sphinx) -> None:
+    """Create jupyter-cache's database before the parallel readers start.
+
+    jupyter-cache creates its SQLite tables the first time a process opens the cache. With
+    ``-j`` and no ``docs/_build/.jupyter_cache`` yet (a first build, or after ``rm -r _build``),
+    every forked reader opened it at once and all but one failed with "table settings already
+    exists". Opened here, in the main process after myst-nb has set the cache path, the tables
+    exist before any reader is forked.
+    """
+    if app.config.nb_execution_mode != "cache":
+        return
+    from jupyter_cache import get_cache
+
+    get_cache(app.env.mystnb_config.execution_cache_path).get_cache_limit()
+
+
 # -- Set-up -------------------------------------------------------------------------------------
 
 
@@ -496,6 +513,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         texinfo=(skip_node, None),
     )
     app.connect("builder-inited", drop_duplicate_templates, priority=900)
+    app.connect("builder-inited", create_execution_cache, priority=900)  # after myst-nb's (500)
     app.connect("autodoc-process-docstring", module_sections_as_rubrics)
     app.connect("source-read", add_inputs_cell)
     app.connect("env-get-outdated", outdated_by_inputs)
