@@ -1155,8 +1155,8 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
             "ratio",
             "quartiles",
             "products / PyTorch",
-            "target",
-            "holds",
+            "earlier target",
+            "within it",
         ]
         out["torch"] = (
             header,
