@@ -84,6 +84,40 @@ def test_adam_first_steps_against_the_formula(rng: np.random.Generator) -> None:
         assert opt.steps == len(gradients)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gw.optim.Adam(lr=0.01),
+        lambda: gw.optim.Adam(lr=0.01, weight_decay=0.1),
+        lambda: gw.optim.AdamW(lr=0.01, weight_decay=0.3),
+    ],
+    ids=["adam", "adam-l2", "adamw"],
+)
+def test_adam_on_many_parameters_equals_adam_on_each(
+    make: object, rng: np.random.Generator
+) -> None:
+    # Adam updates the parameters of a dtype as one flat array (and a large one on its own);
+    # every value must still be the one a separate optimiser per parameter gives, to the bit.
+    shapes = [(3, 4), (4,), (5, 5), (1,), (7, 2), (300, 300), (2, 3)]
+    dtypes = [np.float64, np.float64, np.float32, np.float32, np.float16, np.float64, np.float32]
+    params = [rng.normal(size=s).astype(d) for s, d in zip(shapes, dtypes, strict=True)]
+    alone = [p.copy() for p in params]
+    together = make()  # type: ignore[operator]
+    each = [make() for _ in params]  # type: ignore[operator]
+    for step in range(6):
+        grads = [rng.normal(size=p.shape).astype(p.dtype) for p in params]
+        grads[5] = np.asfortranarray(grads[5]) if step % 2 else grads[5]  # copied, not a view
+        kept = [g.copy() for g in grads]
+        together.step(params, grads)
+        for opt, p, g in zip(each, alone, grads, strict=True):
+            opt.step([p], [g])
+        for g, g0 in zip(grads, kept, strict=True):
+            np.testing.assert_array_equal(g, g0)  # the gradients are only read
+        for p, q in zip(params, alone, strict=True):
+            assert p.dtype == q.dtype
+            np.testing.assert_array_equal(p, q)
+
+
 def test_adam_second_step_by_hand() -> None:
     lr, beta1, beta2, eps = 0.1, 0.9, 0.999, 1e-8
     w = np.array([0.0])

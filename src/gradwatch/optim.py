@@ -145,19 +145,75 @@ def _with_l2(w: Array, g: Array, weight_decay: float) -> Array:
 
 
 def _running_average(
-    average: Array, decay: float, value: Array, times: Array | None = None
+    average: Array,
+    decay: float,
+    value: Array,
+    times: Array | None = None,
+    scratch: Array | None = None,
 ) -> None:
     r"""Update a moving average in place: :math:`a \leftarrow \beta a + (1-\beta)\, x y`.
 
     ``value`` is :math:`x` and ``times`` is :math:`y` (1 when None). Adam's moment estimates
     and RMSprop's mean square are all of this form: ``_running_average(v, beta2, g, g)`` is
-    PyTorch's ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``, rounded as it is.
+    PyTorch's ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``, rounded as it is. The
+    increment is written into ``scratch`` when it is given (an array of ``average``'s shape),
+    so that a caller with large arrays allocates nothing.
     """
-    increment = (1.0 - decay) * value
+    increment = np.multiply(1.0 - decay, value, out=scratch)
     if times is not None:
         increment *= times
     np.multiply(average, decay, out=average)
     np.add(average, increment, out=average)
+
+
+class _Flat:
+    """Parameters of one dtype laid end to end, for optimisers that update them as one.
+
+    ``members`` are the parameters' positions in the list and ``state`` flat arrays of their
+    total size, zeros at first, which the optimiser keeps from step to step (no array is
+    allocated after the first); ``views[k]`` is the part of ``state[-1]`` shaped like member
+    ``k``. Elementwise arithmetic on the flat arrays gives, value for value, what it gives on
+    each parameter, with a handful of NumPy calls instead of a handful per parameter.
+    """
+
+    #: Parameters of at least this many values are a group of their own: the calls they save
+    #: weigh nothing next to their arithmetic, and their gradient is then read where it is.
+    ALONE = 1 << 16
+
+    def __init__(self, members: list[int], weights: list[Array], n_state: int) -> None:
+        self.members = members
+        size = sum(weights[i].size for i in members)
+        dtype = weights[members[0]].dtype
+        self.state = [np.zeros(size, dtype=dtype) for _ in range(n_state)]
+        self.views: list[Array] = []
+        start = 0
+        for i in members:
+            end = start + weights[i].size
+            self.views.append(self.state[-1][start:end].reshape(weights[i].shape))
+            start = end
+
+    @classmethod
+    def groups(cls, weights: list[Array], n_state: int) -> list[_Flat]:
+        """Group ``weights``: one group per dtype of the small ones, one per large one."""
+        members: dict[object, list[int]] = {}
+        for i, w in enumerate(weights):
+            members.setdefault(i if w.size >= cls.ALONE else w.dtype, []).append(i)
+        return [cls(group, weights, n_state) for group in members.values()]
+
+    def gather(self, arrays: list[Array], out: Array) -> Array:
+        """Return the members' values in ``arrays``, flattened and end to end.
+
+        A lone member's contiguous array is returned as a flat view of itself, not copied
+        (the caller must not write to it); otherwise the values are written into ``out``.
+        """
+        if len(self.members) == 1 and arrays[self.members[0]].flags.c_contiguous:
+            return arrays[self.members[0]].reshape(-1)
+        return np.concatenate([arrays[i] for i in self.members], axis=None, out=out)
+
+    def subtract_from(self, weights: list[Array]) -> None:
+        """Subtract the step (the last state array) from each member, in place."""
+        for i, view in zip(self.members, self.views, strict=True):
+            np.subtract(weights[i], view, out=weights[i])
 
 
 class SGD(Optimizer):
@@ -341,28 +397,36 @@ class Adam(Optimizer):
         self.betas = (values[0], values[1])
         self.eps = check_positive(eps, "eps")
         self.weight_decay = _check_weight_decay(weight_decay)
-        self._m: list[Array] = []
-        self._v: list[Array] = []
+        self._groups: list[_Flat] = []
 
     def _update(self, weights: list[Array], grads: list[Array]) -> None:
         pairs = zip(weights, grads, strict=True)
         self._adam_step(weights, [_with_l2(w, g, self.weight_decay) for w, g in pairs])
 
     def _adam_step(self, weights: list[Array], grads: list[Array]) -> None:
-        """Update the moment estimates and move the weights by the bias-corrected step."""
-        if not self._m:
-            self._m = [np.zeros_like(w) for w in weights]
-            self._v = [np.zeros_like(w) for w in weights]
+        """Update the moment estimates and move the weights by the bias-corrected step.
+
+        The small parameters of one dtype are updated as one array (see :class:`_Flat`): a
+        network of many small layers then costs one NumPy call a parameter, not eight, and every
+        value is computed as it would be parameter by parameter, to the last bit.
+        """
+        if not self._groups:
+            self._groups = _Flat.groups(weights, 4)
         t = self.steps + 1
         beta1, beta2 = self.betas
         correction1 = 1.0 - beta1**t
         correction2 = 1.0 - beta2**t
-        for w, grad, first, second in zip(weights, grads, self._m, self._v, strict=True):
-            _running_average(first, beta1, grad)
-            _running_average(second, beta2, grad, grad)
-            denominator = np.sqrt(second / correction2)
-            denominator += self.eps
-            np.subtract(w, (self.lr / correction1) * first / denominator, out=w)
+        for group in self._groups:
+            first, second, scratch, step = group.state
+            grad = group.gather(grads, out=scratch)
+            _running_average(first, beta1, grad, scratch=step)
+            _running_average(second, beta2, grad, grad, scratch=step)
+            np.divide(second, correction2, out=step)
+            np.sqrt(step, out=step)
+            step += self.eps  # the denominator, sqrt(v / (1 - beta2^t)) + eps
+            np.multiply(self.lr / correction1, first, out=scratch)  # the gradient is used up
+            np.divide(scratch, step, out=step)
+            group.subtract_from(weights)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
