@@ -232,3 +232,23 @@ def test_the_execution_cache_exists_before_the_parallel_readers_start(
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert {"settings", "nbcache", "nbproject"} <= tables, tables
+
+
+def test_numpydoc_renders_as_before_with_its_template_compiled_once() -> None:
+    numpydoc = pytest.importorskip("numpydoc.numpydoc", reason=NO_TOOLCHAIN)
+    from numpydoc import docscrape_sphinx
+
+    import gradwatch as gw
+
+    extension = load_site_extension()
+    original = numpydoc.get_doc_object
+    try:
+        extension.compile_numpydoc_template_once(None)
+        cached = numpydoc.get_doc_object
+        assert cached is not original
+        for obj in (gw.clip.clip_by_global_norm, gw.MLP, gw.optim.Adam):
+            first, second = cached(obj, config={}), cached(obj, config={})
+            assert first.template is second.template  # compiled once, then reused
+            assert str(first) == str(docscrape_sphinx.get_doc_object(obj, config={}))
+    finally:
+        numpydoc.get_doc_object = original
