@@ -11,6 +11,10 @@ that a plain rebuild re-executes a page whose conf file or package sources chang
 nothing when nothing changed, that ``--force`` always executes, that pages get one BLAS thread
 whoever builds, and that the link check lists the external links it did not fetch.
 
+The last tests call the site extension's hooks directly: the execution cache's database exists
+before Sphinx forks its parallel readers, and numpydoc renders the same text with its template
+compiled once.
+
 These tests need the docs toolchain (the docs dependency group), which ``nox -s tests`` installs.
 """
 
