@@ -27,7 +27,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
@@ -188,13 +188,19 @@ def test_linkcheck_lists_the_external_links_it_did_not_fetch(tmp_path: Path) -> 
     assert "https://example.org/gradwatch-linkcheck-fixture" in listed
 
 
-def test_nox_force_rereads_and_reexecutes_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("nox", reason="nox is in the test dependency group")
-    spec = importlib.util.spec_from_file_location("_gradwatch_noxfile", ROOT / "noxfile.py")
+def load_file(name: str, path: Path) -> ModuleType:
+    """Import the Python file at ``path`` as a module called ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
-    noxfile = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(noxfile)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_nox_force_rereads_and_reexecutes_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nox", reason="nox is in the test dependency group")
+    noxfile = load_file("_gradwatch_noxfile", ROOT / "noxfile.py")
     monkeypatch.delenv("CI", raising=False)
     session = type("Session", (), {"posargs": ["--force"]})()
     args = noxfile._sphinx_args(session, "html", ROOT / "out")
@@ -204,15 +210,8 @@ def test_nox_force_rereads_and_reexecutes_every_page(monkeypatch: pytest.MonkeyP
     assert "-E" not in noxfile._sphinx_args(session, "html", ROOT / "out")
 
 
-def load_site_extension():
-    spec = importlib.util.spec_from_file_location(
-        "_gradwatch_docs_ext", DOCS / "_ext" / "gradwatch_docs.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_site_extension() -> ModuleType:
+    return load_file("_gradwatch_docs_ext", DOCS / "_ext" / "gradwatch_docs.py")
 
 
 @pytest.mark.parametrize("mode", ["cache", "force"])
