@@ -40,8 +40,7 @@ from typing import Unpack
 import numpy as np
 
 from gradwatch._validation import Array, check_real
-from gradwatch.losses import compute_dtype
-from gradwatch.rnn import Recurrent, RecurrentOptions, rms_norm
+from gradwatch.rnn import Recurrent, RecurrentOptions, rms_norms
 
 __all__ = ["GRU", "LSTM"]
 
@@ -196,28 +195,30 @@ class LSTM(_Gated):
         """
         _, h, act, c = self._saved_by_forward()
         grad_y, dh = self._back_read_out(dy, h)
-        n_steps = len(act)
-        dc = np.zeros_like(dh)
+        n_steps, n_samples = act.shape[:2]
+        i, f, g, o = _blocks(act, 4)  # every step's gates, each (n_steps, n_samples, n_hidden)
+        # What multiplies the gradient in each step's equations, for every step at once. From
+        # h_t = o tanh(c_t): dL/dh_t adds dh * dc_dh to dL/dc_t and gives the output gate
+        # dh * do_dh. From c_t = f c_{t-1} + i g: dL/dc_t gives the input, forget and cell
+        # blocks dc * by_dc (the sigmoid's slope is s (1 - s), the tanh's 1 - g^2).
+        tanh_c = np.tanh(c[1:])
+        dc_dh = o * (1.0 - tanh_c * tanh_c)
+        do_dh = tanh_c * o * (1.0 - o)
+        by_dc = np.stack([g * i * (1.0 - i), c[:-1] * f * (1.0 - f), i * (1.0 - g * g)], axis=2)
         da = np.empty_like(act)  # gradient at each step's a = x W_xh + h W_hh + b_h
-        hidden_norms = np.empty(n_steps, dtype=compute_dtype(self.dtype))
-        cell_norms = np.empty(n_steps, dtype=compute_dtype(self.dtype))
+        da_blocks = da.reshape(n_steps, n_samples, 4, self.n_hidden)  # a view: i, f, g, o
+        dhs, dcs = np.empty_like(tanh_c), np.empty_like(tanh_c)  # for the norms
+        dc = np.zeros_like(dh)
         for t in reversed(range(n_steps)):
-            dh = dh + self._dh_from_output(grad_y, t)
-            hidden_norms[t] = rms_norm(dh)
-            i, f, g, o = _blocks(act[t], 4)
-            tanh_c = np.tanh(c[t + 1])
-            dc = dc + dh * o * (1.0 - tanh_c * tanh_c)  # h_t = o tanh(c_t)
-            cell_norms[t] = rms_norm(dc)
-            di, df, dg, do = _blocks(da[t], 4)
-            di[...] = dc * g * i * (1.0 - i)  # c_t = f c_{t-1} + i g
-            df[...] = dc * c[t] * f * (1.0 - f)
-            dg[...] = dc * i * (1.0 - g * g)
-            do[...] = dh * tanh_c * o * (1.0 - o)
+            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+            dc = dcs[t] = dc + dh * dc_dh[t]
+            np.multiply(dc[:, None, :], by_dc[t], out=da_blocks[t, :, :3])
+            np.multiply(dh, do_dh[t], out=da_blocks[t, :, 3])
             if self._detached(t, n_steps):
                 dh, dc = np.zeros_like(dh), np.zeros_like(dc)
             else:
-                dh, dc = da[t] @ self.W_hh.T, dc * f
-        self.hidden_grad_norms, self.cell_grad_norms = hidden_norms, cell_norms
+                dh, dc = da[t] @ self.W_hh.T, dc * f[t]
+        self.hidden_grad_norms, self.cell_grad_norms = rms_norms(dhs), rms_norms(dcs)
         return self._back_weights(da, da)
 
     def recurrent_jacobians(self, x: Array) -> Array:
@@ -334,24 +335,28 @@ class GRU(_Gated):
         _, h, act, hn = self._saved_by_forward()
         grad_y, dh = self._back_read_out(dy, h)
         n_steps = len(act)
-        d_input = np.empty_like(act)  # gradient at x W_xh + b_xh
-        d_recurrent = np.empty_like(act)  # gradient at h W_hh + b_hh
-        norms = np.empty(n_steps, dtype=compute_dtype(self.dtype))
+        r, z, n = _blocks(act, 3)  # every step's gates, each (n_steps, n_samples, n_hidden)
+        # What multiplies dL/dh_t in the gradient at each block, for every step at once, from
+        # h_t = (1 - z) n + z h_{t-1} and n = tanh(. + r (h W_hn + b_hn)); the sigmoid's slope
+        # is s (1 - s). At the input term x W_xh + b_xh (r, z, n):
+        dn_dh = (1.0 - z) * (1.0 - n * n)
+        by_dh = np.stack([dn_dh * hn * r * (1.0 - r), (h[:-1] - n) * z * (1.0 - z), dn_dh], axis=2)
+        # At the recurrent term h W_hh + b_hh the same for r and z (the two terms are summed),
+        # and r times it for n, since r multiplies h W_hn + b_hn.
+        by_dh_recurrent = by_dh.copy()
+        by_dh_recurrent[:, :, 2] *= r
+        d_recurrent = np.empty_like(act)
+        blocks = d_recurrent.reshape(by_dh.shape)  # a view, (n_steps, n_samples, 3, n_hidden)
+        dhs = np.empty_like(h[1:])  # dL/dh_t at every step
         for t in reversed(range(n_steps)):
-            dh = dh + self._dh_from_output(grad_y, t)
-            norms[t] = rms_norm(dh)
-            r, z, n = _blocks(act[t], 3)
-            dr, dz, dn = _blocks(d_input[t], 3)
-            dn[...] = dh * (1.0 - z) * (1.0 - n * n)  # h_t = (1 - z) n + z h_{t-1}
-            dr[...] = dn * hn[t] * r * (1.0 - r)  # n = tanh(. + r (h W_hn + b_hn))
-            dz[...] = dh * (h[t] - n) * z * (1.0 - z)
-            d_recurrent[t] = d_input[t]  # r and z: the two terms are summed
-            d_recurrent[t, :, 2 * self.n_hidden :] = dn * r  # n: r multiplies h W_hn + b_hn
+            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+            np.multiply(dh[:, None, :], by_dh_recurrent[t], out=blocks[t])
             if self._detached(t, n_steps):
                 dh = np.zeros_like(dh)
             else:
-                dh = dh * z + d_recurrent[t] @ self.W_hh.T
-        self.hidden_grad_norms = norms
+                dh = dh * z[t] + d_recurrent[t] @ self.W_hh.T
+        self.hidden_grad_norms = rms_norms(dhs)
+        d_input = (dhs[:, :, None, :] * by_dh).reshape(act.shape)
         return self._back_weights(d_input, d_recurrent)
 
     def recurrent_jacobians(self, x: Array) -> Array:

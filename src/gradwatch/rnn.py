@@ -76,20 +76,30 @@ def init_blocks(
     return np.ascontiguousarray(np.concatenate(blocks, axis=1))
 
 
-def rms_norm(a: Array) -> float:
-    """Root-mean-square over samples (rows) of the rows' norms, in float32 or wider.
+def rms_norms(states: Array) -> Array:
+    r"""Root-mean-square over samples of the rows' norms, one per step, in float32 or wider.
+
+    Parameters
+    ----------
+    states : ndarray, shape (n_steps, n_samples, n_features)
+        One gradient (or state) per step, a row per sample.
+
+    Returns
+    -------
+    ndarray, shape (n_steps,)
+        Entry ``t`` is :math:`\sqrt{\sum_n \lVert s_{t,n} \rVert^2 / N}`.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from gradwatch.rnn import rms_norm
-    >>> a = np.zeros((4, 2), dtype=np.float16)
-    >>> a[0] = 300.0, 400.0                   # the squares overflow float16, not float32
-    >>> rms_norm(a)                           # sqrt((300^2 + 400^2) / 4)
-    250.0
+    >>> from gradwatch.rnn import rms_norms
+    >>> a = np.zeros((2, 4, 2), dtype=np.float16)
+    >>> a[0, 0] = 300.0, 400.0                # the squares overflow float16, not float32
+    >>> rms_norms(a).tolist()                 # sqrt((300^2 + 400^2) / 4), then nothing
+    [250.0, 0.0]
     """
-    wide = a.astype(losses.compute_dtype(a.dtype), copy=False)  # float16 overflows
-    return float(np.linalg.norm(wide) / np.sqrt(a.shape[0]))
+    wide = states.astype(losses.compute_dtype(states.dtype), copy=False)  # float16 overflows
+    return np.sqrt(np.einsum("tnh,tnh->t", wide, wide) / states.shape[1])
 
 
 class Recurrent:
@@ -583,14 +593,14 @@ class RNN(Recurrent):
         h = self._saved_by_forward()[1]
         grad_y, dh = self._back_read_out(dy, h)
         n_steps = len(h) - 1
-        dz = np.empty((n_steps, *dh.shape), dtype=self.dtype)  # gradient at each step's z_t
-        norms = np.empty(n_steps, dtype=losses.compute_dtype(self.dtype))
+        slope = 1.0 - h[1:] * h[1:]  # tanh' at every step, from h_t = tanh(z_t)
+        dhs = np.empty_like(slope)  # dL/dh_t at every step, for the norms
+        dz = np.empty_like(slope)  # gradient at each step's z_t
         for t in reversed(range(n_steps)):
-            dh = dh + self._dh_from_output(grad_y, t)
-            norms[t] = rms_norm(dh)
-            dz[t] = dh * (1.0 - h[t + 1] * h[t + 1])  # h_t = tanh(z_t)
+            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+            np.multiply(dh, slope[t], out=dz[t])
             dh = np.zeros_like(dh) if self._detached(t, n_steps) else dz[t] @ self.W_hh.T
-        self.hidden_grad_norms = norms
+        self.hidden_grad_norms = rms_norms(dhs)
         return self._back_weights(dz, dz)
 
     def recurrent_jacobians(self, x: Array) -> Array:
