@@ -129,6 +129,31 @@ def test_bptt_matches_finite_differences(
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_backward_is_the_same_whatever_the_runs_of_steps(
+    kind: str, return_sequences: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The backward pass forms its factors for runs of steps (gated._spans); how the steps are
+    # cut must not change a bit of the result: one step per run against one run for all,
+    # with a truncation window that does not fall on the runs' edges.
+    rng = np.random.default_rng(7)
+    n_steps = 7
+    x = rng.normal(size=(3, n_steps, 2))
+    y = rng.normal(size=(3, n_steps, 1) if return_sequences else (3, 1))
+    results = {}
+    for values in (1, 1 << 20):
+        monkeypatch.setattr(gw.gated, "_SPAN_VALUES", values)
+        assert len(gw.gated._spans(n_steps, 3 * 4)) == (n_steps if values == 1 else 1)
+        net = NETWORKS[kind](2, 4, 1, return_sequences=return_sequences, bptt_steps=3, seed=2)
+        random_biases(net, np.random.default_rng(8))
+        _, grads = net.loss_and_grads(x, y)
+        norms = [net.hidden_grad_norms, getattr(net, "cell_grad_norms", np.zeros(0))]
+        results[values] = [g.copy() for g in grads] + norms
+    for one_step, one_run in zip(results[1], results[1 << 20], strict=True):
+        np.testing.assert_array_equal(one_step, one_run)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_dx_matches_finite_differences(kind: str) -> None:
     rng = np.random.default_rng(0)
     net = NETWORKS[kind](2, 4, 1, seed=3)

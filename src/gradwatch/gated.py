@@ -63,6 +63,88 @@ def _blocks(a: Array, n: int) -> list[Array]:
     return [a[..., k * size : (k + 1) * size] for k in range(n)]
 
 
+#: About how many values each array of backpropagation factors holds (see :func:`_spans`).
+_SPAN_VALUES = 1 << 15
+
+
+def _spans(n_steps: int, per_step: int) -> list[slice]:
+    """Split the steps into runs of consecutive steps, the last run first, for the backward loop.
+
+    The backward passes form the factors that multiply the gradient (which depend on the
+    forward pass only) for a whole run of steps at once: one NumPy call per run instead of
+    one per step, which counts for small networks, while the arrays stay small enough
+    (about ``_SPAN_VALUES`` values) to be reused from the allocator and the cache for large
+    ones. ``per_step`` is the number of values a step adds.
+
+    Examples
+    --------
+    >>> from gradwatch.gated import _spans
+    >>> _spans(10, 8192)
+    [slice(6, 10, None), slice(2, 6, None), slice(0, 2, None)]
+    """
+    size = max(1, _SPAN_VALUES // per_step)
+    return [slice(max(stop - size, 0), stop) for stop in range(n_steps, 0, -size)]
+
+
+def _lstm_factors(
+    i: Array, f: Array, g: Array, o: Array, c_prev: Array, c: Array
+) -> tuple[Array, Array, Array]:
+    r"""Return what multiplies the gradient in the LSTM's backward pass, for a run of steps.
+
+    All arguments have shape ``(n_steps, n_samples, n_hidden)``: the gates and the cells
+    before (:math:`c_{t-1}`) and after (:math:`c_t`) each step. From
+    :math:`h_t = o \tanh c_t`, :math:`\partial L/\partial h_t` adds ``dh * dc_dh`` to
+    :math:`\partial L/\partial c_t` and gives the output gate ``dh * do_dh``; from
+    :math:`c_t = f c_{t-1} + i g`, :math:`\partial L/\partial c_t` gives the input, forget
+    and cell blocks ``dc * by_dc`` (shape ``(n_steps, n_samples, 3, n_hidden)``). The sigmoid's
+    slope is :math:`s(1 - s)`, the tanh's :math:`1 - \tanh^2`.
+    """
+    tanh_c = np.tanh(c)
+    dc_dh = np.multiply(tanh_c, tanh_c)
+    np.subtract(1.0, dc_dh, out=dc_dh)
+    dc_dh *= o
+    do_dh = np.subtract(1.0, o)
+    do_dh *= o
+    do_dh *= tanh_c
+    by_dc = np.empty((*i.shape[:2], 3, i.shape[2]), dtype=i.dtype)
+    di_dc, df_dc, dg_dc = by_dc[:, :, 0], by_dc[:, :, 1], by_dc[:, :, 2]
+    np.subtract(1.0, i, out=di_dc)  # c_t = f c_{t-1} + i g
+    di_dc *= i
+    di_dc *= g
+    np.subtract(1.0, f, out=df_dc)
+    df_dc *= f
+    df_dc *= c_prev
+    np.multiply(g, g, out=dg_dc)
+    np.subtract(1.0, dg_dc, out=dg_dc)
+    dg_dc *= i
+    return dc_dh, do_dh, by_dc
+
+
+def _gru_factors(r: Array, z: Array, n: Array, hn: Array, h_prev: Array) -> Array:
+    r"""Return what multiplies :math:`\partial L/\partial h_t` in the GRU's input-term gradient.
+
+    All arguments have shape ``(n_steps, n_samples, n_hidden)``: the gates, the recurrent term
+    :math:`h W_{hn} + b_{hn}` and the state before each step. From
+    :math:`h_t = (1 - z) n + z h_{t-1}` and :math:`n = \tanh(\cdot + r (h W_{hn} + b_{hn}))`,
+    the gradient at :math:`x W_{xh} + b_{xh}` is ``dh * by_dh`` for the blocks r, z, n (shape
+    ``(n_steps, n_samples, 3, n_hidden)``); the sigmoid's slope is :math:`s(1 - s)`.
+    """
+    by_dh = np.empty((*r.shape[:2], 3, r.shape[2]), dtype=r.dtype)
+    dr_dh, dz_dh, dn_dh = by_dh[:, :, 0], by_dh[:, :, 1], by_dh[:, :, 2]
+    one_minus_z = np.subtract(1.0, z)
+    np.multiply(n, n, out=dn_dh)
+    np.subtract(1.0, dn_dh, out=dn_dh)
+    dn_dh *= one_minus_z
+    np.subtract(h_prev, n, out=dz_dh)
+    dz_dh *= z
+    dz_dh *= one_minus_z
+    np.subtract(1.0, r, out=dr_dh)
+    dr_dh *= r
+    dr_dh *= hn
+    dr_dh *= dn_dh
+    return by_dh
+
+
 class _Gated(Recurrent):
     """A recurrent network with gates: one block of ``n_hidden`` columns per gate, ``_GATES``.
 
@@ -197,27 +279,23 @@ class LSTM(_Gated):
         grad_y, dh = self._back_read_out(dy, h)
         n_steps, n_samples = act.shape[:2]
         i, f, g, o = _blocks(act, 4)  # every step's gates, each (n_steps, n_samples, n_hidden)
-        # What multiplies the gradient in each step's equations, for every step at once. From
-        # h_t = o tanh(c_t): dL/dh_t adds dh * dc_dh to dL/dc_t and gives the output gate
-        # dh * do_dh. From c_t = f c_{t-1} + i g: dL/dc_t gives the input, forget and cell
-        # blocks dc * by_dc (the sigmoid's slope is s (1 - s), the tanh's 1 - g^2).
-        tanh_c = np.tanh(c[1:])
-        dc_dh = o * (1.0 - tanh_c * tanh_c)
-        do_dh = tanh_c * o * (1.0 - o)
-        by_dc = np.stack([g * i * (1.0 - i), c[:-1] * f * (1.0 - f), i * (1.0 - g * g)], axis=2)
         da = np.empty_like(act)  # gradient at each step's a = x W_xh + h W_hh + b_h
         da_blocks = da.reshape(n_steps, n_samples, 4, self.n_hidden)  # a view: i, f, g, o
-        dhs, dcs = np.empty_like(tanh_c), np.empty_like(tanh_c)  # for the norms
+        dhs, dcs = np.empty_like(h[1:]), np.empty_like(h[1:])  # for the norms
         dc = np.zeros_like(dh)
-        for t in reversed(range(n_steps)):
-            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
-            dc = dcs[t] = dc + dh * dc_dh[t]
-            np.multiply(dc[:, None, :], by_dc[t], out=da_blocks[t, :, :3])
-            np.multiply(dh, do_dh[t], out=da_blocks[t, :, 3])
-            if self._detached(t, n_steps):
-                dh, dc = np.zeros_like(dh), np.zeros_like(dc)
-            else:
-                dh, dc = da[t] @ self.W_hh.T, dc * f[t]
+        for span in _spans(n_steps, n_samples * self.n_hidden):
+            gates = i[span], f[span], g[span], o[span]
+            dc_dh, do_dh, by_dc = _lstm_factors(*gates, c[:-1][span], c[1:][span])
+            for k in reversed(range(span.stop - span.start)):
+                t = span.start + k
+                dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+                dc = dcs[t] = dc + dh * dc_dh[k]
+                np.multiply(dc[:, None, :], by_dc[k], out=da_blocks[t, :, :3])
+                np.multiply(dh, do_dh[k], out=da_blocks[t, :, 3])
+                if self._detached(t, n_steps):
+                    dh, dc = np.zeros_like(dh), np.zeros_like(dc)
+                else:
+                    dh, dc = da[t] @ self.W_hh.T, dc * f[t]
         self.hidden_grad_norms, self.cell_grad_norms = rms_norms(dhs), rms_norms(dcs)
         return self._back_weights(da, da)
 
@@ -334,29 +412,28 @@ class GRU(_Gated):
         """
         _, h, act, hn = self._saved_by_forward()
         grad_y, dh = self._back_read_out(dy, h)
-        n_steps = len(act)
+        n_steps, n_samples = act.shape[:2]
         r, z, n = _blocks(act, 3)  # every step's gates, each (n_steps, n_samples, n_hidden)
-        # What multiplies dL/dh_t in the gradient at each block, for every step at once, from
-        # h_t = (1 - z) n + z h_{t-1} and n = tanh(. + r (h W_hn + b_hn)); the sigmoid's slope
-        # is s (1 - s). At the input term x W_xh + b_xh (r, z, n):
-        dn_dh = (1.0 - z) * (1.0 - n * n)
-        by_dh = np.stack([dn_dh * hn * r * (1.0 - r), (h[:-1] - n) * z * (1.0 - z), dn_dh], axis=2)
-        # At the recurrent term h W_hh + b_hh the same for r and z (the two terms are summed),
-        # and r times it for n, since r multiplies h W_hn + b_hn.
-        by_dh_recurrent = by_dh.copy()
-        by_dh_recurrent[:, :, 2] *= r
+        d_input = np.empty_like(act)  # gradient at x W_xh + b_xh, and at h W_hh + b_hh:
         d_recurrent = np.empty_like(act)
-        blocks = d_recurrent.reshape(by_dh.shape)  # a view, (n_steps, n_samples, 3, n_hidden)
+        input_blocks = d_input.reshape(n_steps, n_samples, 3, self.n_hidden)  # views: r, z, n
+        recurrent_blocks = d_recurrent.reshape(input_blocks.shape)
         dhs = np.empty_like(h[1:])  # dL/dh_t at every step
-        for t in reversed(range(n_steps)):
-            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
-            np.multiply(dh[:, None, :], by_dh_recurrent[t], out=blocks[t])
-            if self._detached(t, n_steps):
-                dh = np.zeros_like(dh)
-            else:
-                dh = dh * z[t] + d_recurrent[t] @ self.W_hh.T
+        for span in _spans(n_steps, n_samples * self.n_hidden):
+            by_dh = _gru_factors(r[span], z[span], n[span], hn[span], h[:-1][span])
+            for k in reversed(range(span.stop - span.start)):
+                t = span.start + k
+                dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+                np.multiply(dh[:, None, :], by_dh[k], out=input_blocks[t])
+                # At the recurrent term the same for r and z (the two terms are summed), and
+                # r times it for n, since r multiplies h W_hn + b_hn.
+                recurrent_blocks[t, :, :2] = input_blocks[t, :, :2]
+                np.multiply(input_blocks[t, :, 2], r[t], out=recurrent_blocks[t, :, 2])
+                if self._detached(t, n_steps):
+                    dh = np.zeros_like(dh)
+                else:
+                    dh = dh * z[t] + d_recurrent[t] @ self.W_hh.T
         self.hidden_grad_norms = rms_norms(dhs)
-        d_input = (dhs[:, :, None, :] * by_dh).reshape(act.shape)
         return self._back_weights(d_input, d_recurrent)
 
     def recurrent_jacobians(self, x: Array) -> Array:
