@@ -6,14 +6,15 @@ Each test builds a one-page site in a temporary folder with the site's own confi
 and forced execution as in CI (the failing page also in the authors' ``cache`` mode). The control
 page must build; the failing one must not, and its log must show the cell and the traceback.
 
-The other tests build a miniature checkout (``docs/``, ``conf/``, ``src/gradwatch/``) to show
-that a plain rebuild re-executes a page whose conf file or package sources changed and rewrites
-nothing when nothing changed, that ``--force`` always executes, that pages get one BLAS thread
-whoever builds, and that the link check lists the external links it did not fetch.
+The other tests build a miniature checkout (``docs/``, ``conf/``, ``data/``, ``src/gradwatch/``)
+to show that a plain rebuild re-executes a page whose conf file, package sources or declared
+input files changed and rewrites nothing when nothing changed, that ``--force`` always executes,
+that pages get one BLAS thread whoever builds, and that the link check lists the external links
+it did not fetch.
 
 The last tests call the site extension's hooks directly: the execution cache's database exists
-before Sphinx forks its parallel readers, and numpydoc renders the same text with its template
-compiled once.
+before Sphinx forks its parallel readers, numpydoc renders the same text with its template
+compiled once, and a page's declared inputs are read from its front matter and checked.
 
 These tests need the docs toolchain (the docs dependency group), which ``nox -s tests`` installs.
 """
@@ -116,6 +117,8 @@ def make_project(tmp_path: Path, page: str) -> Path:
     shutil.copy2(FIXTURES / page, docs / "index.md")
     (project / "conf").mkdir()
     (project / "conf" / "index.toml").write_text("value = 1\n", encoding="utf-8")
+    (project / "data").mkdir()
+    (project / "data" / "value.txt").write_text("1\n", encoding="utf-8")  # declared by the page
     (project / "src" / "gradwatch").mkdir(parents=True)
     (project / "src" / "gradwatch" / "module.py").write_text("X = 1\n", encoding="utf-8")
     return project
@@ -171,6 +174,11 @@ def test_a_plain_rebuild_follows_conf_and_package_changes(tmp_path: Path) -> Non
     # The package's sources changed: the page runs again too.
     (project / "src" / "gradwatch" / "module.py").write_text("X = 2\n", encoding="utf-8")
     assert EXECUTED in sphinx(project)
+    # A file the page declares under `gradwatch: inputs:` changed: it runs again.
+    assert "value from data: 1" in page_html(project)
+    (project / "data" / "value.txt").write_text("2\n", encoding="utf-8")
+    assert EXECUTED in sphinx(project)
+    assert "value from data: 2" in page_html(project)
 
 
 def test_pages_execute_with_one_blas_thread_whoever_builds(tmp_path: Path) -> None:
@@ -255,3 +263,17 @@ def test_numpydoc_renders_as_before_with_its_template_compiled_once() -> None:
             assert str(first) == str(docscrape_sphinx.get_doc_object(obj, config={}))
     finally:
         numpydoc.get_doc_object = original
+
+
+def test_declared_inputs_are_read_from_the_front_matter_and_checked() -> None:
+    extension = load_site_extension()
+    header = "---\nkernelspec:\n  name: python3\ngradwatch:\n  inputs: [{}]\n---\n# Page\n"
+    declared = extension.declared_inputs(header.format("a/b.json, c.py"), "page")
+    assert declared == ["a/b.json", "c.py"]
+    assert extension.declared_inputs("---\nkernelspec:\n  name: python3\n---\n", "page") == []
+    errors = pytest.importorskip("sphinx.errors", reason=NO_TOOLCHAIN)
+    for bad in ("1, 2", "[a.json]"):  # numbers; a list inside the list
+        with pytest.raises(errors.ExtensionError, match=r"page: 'gradwatch: inputs:'.*list"):
+            extension.declared_inputs(header.format(bad), "page")
+    with pytest.raises(errors.ExtensionError, match=r"got 'a\.json'"):
+        extension.declared_inputs(header.replace("[{}]", "a.json"), "page")

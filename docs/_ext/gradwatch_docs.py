@@ -12,11 +12,12 @@
   jupytext into ``_sources/<page>.ipynb``, offered by the theme's download button next to the
   ``.md`` source.
 - **Run it yourself**: a short note under the title of every notebook page, written once here.
-- **Execution inputs**: a notebook page re-executes when the package's sources or its own
-  ``conf/<page>.toml`` change, not only its text: a hidden last cell records a hash of those
-  inputs (jupyter-cache keys on the notebook's code), and a page whose inputs changed since the
-  last build is re-read. The execution cache's database is created before the parallel readers
-  start, so that a first build does not race to create it.
+- **Execution inputs**: a notebook page re-executes when the package's sources, its own
+  ``conf/<page>.toml`` or the files it lists under ``gradwatch: inputs:`` in its front matter
+  change, not only its text: a hidden last cell records a hash of those inputs (jupyter-cache
+  keys on the notebook's code), and a page whose inputs changed since the last build is re-read.
+  The execution cache's database is created before the parallel readers start, so that a first
+  build does not race to create it.
 - **Encrypted kernels**: the kernels that execute the pages talk to the build over
   CurveZMQ-encrypted sockets, with keys the kernel manager provisions, so ipykernel has no
   reason to warn that it runs "over TCP without encryption".
@@ -36,12 +37,15 @@ import html
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
 
@@ -186,13 +190,37 @@ def package_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def page_inputs(root: Path, docname: str) -> str:
-    """Hash of what a page's run depends on beyond its text: the package and its conf file."""
+def page_inputs(root: Path, docname: str, declared: Sequence[str] = ()) -> str:
+    """Hash of what a page's run depends on beyond its text.
+
+    The package, the page's conf file, and the files it ``declared`` (paths relative to the
+    project root, see :func:`declared_inputs`); a missing file counts as such.
+    """
     digest = hashlib.sha256(package_digest(root).encode("ascii"))
-    conf = root / "conf" / f"{docname}.toml"
-    if conf.is_file():
-        digest.update(b"conf\0" + conf.read_bytes())
+    for name in (f"conf/{docname}.toml", *declared):
+        path = root / name
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+        digest.update(b"\0")
     return digest.hexdigest()[:32]
+
+
+def declared_inputs(text: str, docname: str) -> list[str]:
+    """The files a page says its run reads, under ``gradwatch: inputs:`` in its front matter.
+
+    Beyond the package and its conf file, which every page depends on: the Performance page,
+    for one, draws its tables from the saved benchmark results. Paths are relative to the
+    project root.
+    """
+    header = text[3:].split("\n---", 1)[0]
+    settings = (yaml.safe_load(header) or {}).get("gradwatch") or {}
+    inputs = settings.get("inputs", []) if isinstance(settings, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(name, str) for name in inputs):
+        raise ExtensionError(
+            f"{docname}: 'gradwatch: inputs:' in the front matter must be a list of paths "
+            f"relative to the project root, got {inputs!r}"
+        )
+    return inputs
 
 
 def _inputs(env: Any) -> dict[str, str]:
@@ -213,20 +241,23 @@ def add_inputs_cell(app: Sphinx, docname: str, source: list[str]) -> None:
     """Append a hidden cell holding the page's input hash to a notebook page's text."""
     if not is_notebook_source(source[0]):
         return
-    digest = page_inputs(project_root(app), docname)
-    _inputs(app.env)[docname] = digest
+    declared = declared_inputs(source[0], docname)
+    digest = page_inputs(project_root(app), docname, declared)
+    _inputs(app.env)[docname] = (digest, declared)
     source[0] = source[0].rstrip("\n") + INPUTS_CELL.format(digest=digest)
 
 
 def outdated_by_inputs(
     app: Sphinx, env: Any, added: set[str], _changed: set[str], removed: set[str]
 ) -> list[str]:
-    """Notebook pages whose package or conf inputs changed since they were last read."""
+    """Notebook pages whose package, conf or declared inputs changed since they were read."""
     root = project_root(app)
     return [
         docname
-        for docname, digest in _inputs(env).items()
-        if docname not in removed and docname not in added and page_inputs(root, docname) != digest
+        for docname, (digest, declared) in _inputs(env).items()
+        if docname not in removed
+        and docname not in added
+        and page_inputs(root, docname, declared) != digest
     ]
 
 
@@ -573,4 +604,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", list_external_links)
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", report_execution_error)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "env_version": 2,  # 2: each page's stored inputs are (digest, declared files)
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }
