@@ -99,7 +99,7 @@ def rms_norms(states: Array) -> Array:
     [250.0, 0.0]
     """
     wide = states.astype(losses.compute_dtype(states.dtype), copy=False)  # float16 overflows
-    return np.sqrt(np.einsum("tnh,tnh->t", wide, wide) / states.shape[1])
+    return np.asarray(np.sqrt(np.einsum("tnh,tnh->t", wide, wide) / states.shape[1]))
 
 
 class Recurrent:
