@@ -119,8 +119,9 @@ def linkcheck(session: nox.Session) -> None:
 def docs_live(session: nox.Session) -> None:
     """Serve the site on http://127.0.0.1:8000 and rebuild it on every change (for authors).
 
-    A change under docs/, src/ or conf/ rebuilds; the pages whose inputs changed execute again
-    (docs/_ext). Ctrl-C or SIGTERM to nox stops the server too.
+    A change under docs/, src/, conf/ or benchmarks/results/ (which the Performance page reads)
+    rebuilds; the pages whose inputs changed execute again (docs/_ext). Ctrl-C or SIGTERM to nox
+    stops the server too.
     """
     _install(session, "docs", "live")
     # nox stops the command it runs on KeyboardInterrupt; make SIGTERM take the same path, so
@@ -136,6 +137,8 @@ def docs_live(session: nox.Session) -> None:
         "src",
         "--watch",
         "conf",
+        "--watch",
+        "benchmarks/results",
         "--ignore",
         "docs/_build",
         "-n",
