@@ -414,8 +414,8 @@ class GRU(_Gated):
         grad_y, dh = self._back_read_out(dy, h)
         n_steps, n_samples = act.shape[:2]
         r, z, n = _blocks(act, 3)  # every step's gates, each (n_steps, n_samples, n_hidden)
-        d_input = np.empty_like(act)  # gradient at x W_xh + b_xh, and at h W_hh + b_hh:
-        d_recurrent = np.empty_like(act)
+        d_input = np.empty_like(act)  # gradient at each step's x W_xh + b_xh
+        d_recurrent = np.empty_like(act)  # and at its h W_hh + b_hh
         input_blocks = d_input.reshape(n_steps, n_samples, 3, self.n_hidden)  # views: r, z, n
         recurrent_blocks = d_recurrent.reshape(input_blocks.shape)
         dhs = np.empty_like(h[1:])  # dL/dh_t at every step
