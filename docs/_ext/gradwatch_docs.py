@@ -223,7 +223,8 @@ def declared_inputs(text: str, docname: str) -> list[str]:
     return inputs
 
 
-def _inputs(env: Any) -> dict[str, str]:
+def _inputs(env: Any) -> dict[str, tuple[str, list[str]]]:
+    """Each notebook page's input hash and declared input files, kept in the environment."""
     if not hasattr(env, "gradwatch_inputs"):
         env.gradwatch_inputs = {}
     return env.gradwatch_inputs  # type: ignore[no-any-return]

@@ -87,7 +87,8 @@ def rms_norms(states: Array) -> Array:
     Returns
     -------
     ndarray, shape (n_steps,)
-        Entry ``t`` is :math:`\sqrt{\sum_n \lVert s_{t,n} \rVert^2 / N}`.
+        Entry ``t`` is :math:`\sqrt{\sum_n \lVert s_{t,n} \rVert^2 / N}`, ``N`` the number of
+        samples.
 
     Examples
     --------
