@@ -129,6 +129,8 @@ def interleaved(
     sample_s: float = 0.002,
     clock: Callable[[], float] = time.process_time,
     setup: Callable[[], object] | None = None,
+    settle_s: float = 0.0,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> dict[str, list[float]]:
     """Time each contender once per round, alternating their order from round to round.
 
@@ -138,6 +140,11 @@ def interleaved(
     wall time has passed and at least ``min_rounds`` are done, or ``max_rounds`` are.
     ``setup`` runs before every sample, untimed (it forces ``number = 1``).
     The garbage collector is off while timing, as in :mod:`timeit`.
+
+    With ``settle_s`` > 0, every sample is preceded by a pause of ``settle_s`` and one untimed
+    call of its contender, for contenders from different libraries running on several
+    threads: a library's worker threads keep spinning for a while after its last call
+    (OpenMP's, OpenBLAS's) and would otherwise take the cores from the next contender's.
     """
     names = list(contenders)
     number: dict[str, int] = {}
@@ -159,6 +166,11 @@ def interleaved(
         for round_ in range(max_rounds):
             for name in names if round_ % 2 == 0 else reversed(names):
                 fn, k = contenders[name], number[name]
+                if settle_s > 0:
+                    sleep(settle_s)
+                    if setup is not None:
+                        setup()
+                    fn()
                 if setup is not None:
                     setup()
                 start = clock()
@@ -400,6 +412,12 @@ def import_torch() -> tuple[Any, str | None]:
     return torch, None
 
 
+#: At several threads, the pause before each sample of the PyTorch comparison (see
+#: :func:`interleaved`): long enough here for PyTorch's OpenMP threads and OpenBLAS's to stop
+#: spinning; with no pause both steps ran slower in the comparison than alone, PyTorch's most.
+TORCH_SETTLE_S = 0.05
+
+
 def bench_torch(
     nets: Iterable[Net] = NETS,
     dtypes: Iterable[str] = DTYPES,
@@ -409,6 +427,9 @@ def bench_torch(
     clock: Callable[[], float] = time.process_time,
 ) -> dict[str, Any]:
     """gradwatch's step against PyTorch's, same threads, interleaved; skipped without torch.
+
+    At several threads each sample waits for the other library's threads to go idle first
+    (``TORCH_SETTLE_S``).
 
     A third contender, NumPy's matrix products alone (the fewest a step needs), tells how close
     to PyTorch any NumPy step could come on this machine's BLAS: its ratio is a lower bound.
@@ -429,6 +450,7 @@ def bench_torch(
                 {"gradwatch": step(mlp, x, y), "torch": theirs, "products": products},
                 budget_s=budget_s,
                 clock=clock,
+                settle_s=TORCH_SETTLE_S if threads > 1 else 0.0,
             )
             result = compare(samples["gradwatch"], samples["torch"])
             floor = compare(samples["products"], samples["torch"])
@@ -462,6 +484,7 @@ def bench_torch(
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": "mkl" if torch.backends.mkl.is_available() else "not mkl",
+        "settle_s": TORCH_SETTLE_S,  # the pause before each sample, at several threads
         "rows": rows,
     }
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
@@ -134,6 +134,47 @@ def test_interleaved_alternates_and_stops_at_min_rounds() -> None:
     )
     assert [len(v) for v in samples.values()] == [4, 4]
     assert calls[4:] == ["A", "B", "B", "A", "A", "B", "B", "A"]  # after 2 warm-up calls each
+
+
+def test_interleaved_settles_before_every_sample() -> None:
+    # With settle_s, each sample waits, then runs its contender once untimed, then times it.
+    events: list[str] = []
+    ticks = iter(range(10**6))
+    samples = suite.interleaved(
+        {"A": lambda: events.append("A"), "B": lambda: events.append("B")},
+        budget_s=0.0,
+        min_rounds=2,
+        sample_s=0.0,
+        clock=lambda: float(next(ticks)),
+        settle_s=0.25,
+        sleep=lambda seconds: events.append(f"sleep {seconds}"),
+    )
+    assert [len(v) for v in samples.values()] == [2, 2]
+    per_sample = [["sleep 0.25", name, name] for name in ("A", "B", "B", "A")]
+    assert events == ["A", "A", "B", "B"] + [e for sample in per_sample for e in sample]
+
+
+def test_the_torch_comparison_settles_only_with_several_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch = SimpleNamespace(set_num_threads=lambda n: None)
+    seen: list[float] = []
+
+    class EnoughError(Exception):
+        """Raised by the fake timer: the options of its first call are what this test reads."""
+
+    def fake_interleaved(contenders, **options):
+        seen.append(options.get("settle_s", 0.0))
+        raise EnoughError
+
+    monkeypatch.setattr(suite, "import_torch", lambda: (torch, None))
+    monkeypatch.setattr(suite, "torch_step", lambda *args: (lambda: None, []))
+    monkeypatch.setattr(suite, "torch_grads_match", lambda *args: True)
+    monkeypatch.setattr(suite, "interleaved", fake_interleaved)
+    for threads in (1, 2):
+        with pytest.raises(EnoughError):
+            suite.bench_torch([TINY], ["float64"], threads=threads)
+    assert seen == [0.0, suite.TORCH_SETTLE_S]
 
 
 def test_interleaved_runs_setup_before_every_call() -> None:
