@@ -212,8 +212,7 @@ def declared_inputs(text: str, docname: str) -> list[str]:
     for one, draws its tables from the saved benchmark results. Paths are relative to the
     project root.
     """
-    header = text[3:].split("\n---", 1)[0]
-    settings = (yaml.safe_load(header) or {}).get("gradwatch") or {}
+    settings = (yaml.safe_load(front_matter(text)) or {}).get("gradwatch") or {}
     inputs = settings.get("inputs", []) if isinstance(settings, dict) else None
     if not isinstance(inputs, list) or not all(isinstance(name, str) for name in inputs):
         raise ExtensionError(
@@ -230,12 +229,16 @@ def _inputs(env: Any) -> dict[str, tuple[str, list[str]]]:
     return env.gradwatch_inputs  # type: ignore[no-any-return]
 
 
+def front_matter(text: str) -> str:
+    """The YAML between a page's opening ``---`` and the next, or "" if it has none."""
+    if not text.startswith("---"):
+        return ""
+    return text[3:].split("\n---", 1)[0]
+
+
 def is_notebook_source(text: str) -> bool:
     """Whether a page's text starts with a jupytext header naming a kernel."""
-    if not text.startswith("---"):
-        return False
-    header = text[3:].split("\n---", 1)[0]
-    return "kernelspec:" in header
+    return "kernelspec:" in front_matter(text)
 
 
 def add_inputs_cell(app: Sphinx, docname: str, source: list[str]) -> None:
