@@ -3,7 +3,7 @@
 Five sections, each a function that returns plain data (lists of dicts, JSON-ready):
 
 1. :func:`bench_step_floor`: one training step of an MLP (forward, MSE loss, backward; no
-   optimiser) against the same matrix products alone.
+   optimiser) against the same matrix products alone, and against its tanh evaluations alone.
 2. :func:`bench_torch`: the same step against PyTorch's ``torch.nn`` and ``loss.backward()``,
    when ``torch`` can be imported (it is never a dependency).
 3. :func:`bench_clip`: ``clip_by_global_norm(..., inplace=True)`` against a plain NumPy pass.
@@ -44,7 +44,7 @@ import numpy as np
 
 import gradwatch as gw
 
-SCHEMA = 2  # 2: rows say their thread count; the "layers" section
+SCHEMA = 3  # 2: rows say their thread count; the "layers" section. 3: the step's tanh alone
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 SECTIONS = ("step_floor", "layers", "torch", "clip", "memory", "site_build")
@@ -53,7 +53,7 @@ DTYPES = ("float32", "float64")
 
 @dataclass(frozen=True)
 class Net:
-    """A benchmarked network: ``n_layers`` tanh layers of ``width`` units, batches of ``batch``."""
+    """A benchmarked network: ``n_layers`` layers of ``width`` units (tanh, the last one linear)."""
 
     key: str
     n_layers: int
@@ -278,6 +278,35 @@ class MatmulFloor:
                 np.matmul(dz, W.T, out=dx)
 
 
+class TanhPasses:
+    """The tanh evaluations of one step of ``mlp`` on a batch of ``batch``, alone.
+
+    One ``np.tanh`` per hidden layer, from an array of that layer's ``(batch, width)`` shape
+    drawn from a standard normal (pre-activations of the size a step sees) into another array
+    allocated beforehand. The step evaluates tanh once per hidden layer, forward; its backward
+    pass takes the slope from the cached output. How long this takes, against the products,
+    depends on the processor more than the products do: NumPy's tanh is vectorised on some
+    processors and runs value by value on others.
+    """
+
+    def __init__(self, mlp: gw.MLP, batch: int, seed: int = 3) -> None:
+        rng = np.random.default_rng(seed)
+        hidden = [
+            layer for layer in mlp.layers if isinstance(layer.activation, gw.activations.Tanh)
+        ]
+        self.arrays = [
+            (
+                rng.standard_normal((batch, layer.n_out)).astype(mlp.dtype),
+                np.empty((batch, layer.n_out), mlp.dtype),
+            )
+            for layer in hidden
+        ]
+
+    def __call__(self) -> None:
+        for z, a in self.arrays:
+            np.tanh(z, out=a)
+
+
 def bench_step_floor(
     nets: Iterable[Net] = NETS,
     dtypes: Iterable[str] = DTYPES,
@@ -289,6 +318,9 @@ def bench_step_floor(
     """Step (``MLP.loss_and_grads`` with MSE) against :class:`MatmulFloor`, per net and dtype.
 
     The floor leaves out the first layer's ``dx``, which ``loss_and_grads`` does not compute.
+    :class:`TanhPasses` runs in the same rounds: ``tanh_ms`` is what the step's tanh alone
+    costs, and ``ratio_tanh`` the step's time over the products' and the tanh's together, what
+    the step costs beyond the two passes it cannot do without.
     ``threads`` is the BLAS thread count the process runs with (set before NumPy loads); it
     picks the targets and is written in every row.
     """
@@ -298,10 +330,14 @@ def bench_step_floor(
         for dtype in dtypes:
             mlp, x, y = make_problem(net, dtype)
             floor = MatmulFloor(mlp, net.batch, first_dx=False)
-            samples = interleaved(
-                {"step": step(mlp, x, y), "floor": floor}, budget_s=budget_s, clock=clock
-            )
+            contenders = {
+                "step": step(mlp, x, y),
+                "floor": floor,
+                "tanh": TanhPasses(mlp, net.batch),
+            }
+            samples = interleaved(contenders, budget_s=budget_s, clock=clock)
             result = compare(samples["step"], samples["floor"])
+            tanh_ms = statistics.median(samples["tanh"]) * 1e3
             target = targets.get(net.key)
             rows.append(
                 {
@@ -317,6 +353,8 @@ def bench_step_floor(
                     "ratio": result["ratio"],
                     "ratio_q1": result["ratio_q1"],
                     "ratio_q3": result["ratio_q3"],
+                    "tanh_ms": tanh_ms,
+                    "ratio_tanh": result["a_ms"] / (result["b_ms"] + tanh_ms),
                     "rounds": result["rounds"],
                     "target": target,
                     "holds": holds(result["ratio"], target),
@@ -813,6 +851,20 @@ def openblas_runtime() -> dict[str, Any] | None:
     return None
 
 
+def numpy_simd() -> dict[str, list[str]] | None:
+    """The SIMD extensions NumPy was built for (``baseline``) and found on this processor.
+
+    Its transcendental functions (tanh, exp, ...) run vectorised only with some of them, so a
+    step's cost beyond its products depends on them. None where NumPy does not say.
+    """
+    try:
+        config = np.show_config(mode="dicts")  # type: ignore[call-arg]
+        simd = config["SIMD Extensions"]
+        return {k: list(simd.get(k) or []) for k in ("baseline", "found", "not found")}
+    except Exception:  # older NumPy: no dict mode
+        return None
+
+
 def cpu_model() -> str | None:
     """The processor's name from /proc/cpuinfo (Linux), else what :mod:`platform` says."""
     try:
@@ -857,6 +909,7 @@ def machine(threads: int, clock: str) -> dict[str, Any]:
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "numpy_simd": numpy_simd(),
         "gradwatch": gw.__version__,
         "blas": blas_info(),
         "openblas_runtime": openblas_runtime(),
@@ -987,6 +1040,8 @@ _ROW_KEYS: dict[str, tuple[str, ...]] = {
         "step_ms",
         "floor_ms",
         "ratio",
+        "tanh_ms",
+        "ratio_tanh",
         "rounds",
         "target",
         "holds",
@@ -1120,6 +1175,8 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
             "quartiles",
             "target",
             "holds",
+            "tanh (ms)",
+            "step / (products + tanh)",
         ]
         out["step_floor"] = (
             header,
@@ -1134,6 +1191,8 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
                     f"{r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}",
                     _target(r["target"]),
                     _verdict(r),
+                    f"{r['tanh_ms']:.3f}",
+                    f"{r['ratio_tanh']:.3f}",
                 ]
                 for r in sections["step_floor"]["data"]
             ],
@@ -1299,13 +1358,20 @@ TITLES = {
 
 
 def machine_line(info: Mapping[str, Any]) -> str:
-    """The BLAS, its kernel and the thread count a section was measured with, in words.
+    """The BLAS, its kernel, NumPy's SIMD and the thread count a section was measured with.
+
+    NumPy's SIMD is the highest level it found on the processor (its build's baseline if it
+    found none above it), and is left out when the results do not say.
 
     Examples
     --------
     >>> machine_line({"blas": {"name": "scipy-openblas", "version": "0.3.30"},
     ...               "openblas_runtime": {"corename": "Haswell"}, "threads": 2})
     'BLAS scipy-openblas 0.3.30, kernel Haswell, 2 threads'
+    >>> machine_line({"blas": {"name": "scipy-openblas", "version": "0.3.30"},
+    ...               "openblas_runtime": {"corename": "Haswell"}, "threads": 1,
+    ...               "numpy_simd": {"baseline": ["X86_V2"], "found": ["X86_V3"]}})
+    'BLAS scipy-openblas 0.3.30, kernel Haswell, NumPy SIMD X86_V3, 1 thread'
     """
     blas = info.get("blas") or {}
     kernel = (info.get("openblas_runtime") or {}).get("corename", "unknown")
@@ -1317,7 +1383,10 @@ def machine_line(info: Mapping[str, Any]) -> str:
     else:
         words, plural = str(threads), "" if threads == 1 else "s"
     name = f"{blas.get('name', '?')} {blas.get('version', '?')}"
-    return f"BLAS {name}, kernel {kernel}, {words} thread{plural}"
+    simd = info.get("numpy_simd") or {}
+    levels = simd.get("found") or simd.get("baseline")
+    simd_words = f", NumPy SIMD {levels[-1]}" if levels else ""
+    return f"BLAS {name}, kernel {kernel}{simd_words}, {words} thread{plural}"
 
 
 def report(results: Mapping[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import json
 import math
@@ -117,6 +118,18 @@ def test_matmul_floor_can_leave_out_the_first_dx() -> None:
     assert np.all(first_dx == 7.0)  # never written
     _, W, _, dz, _, dx = floor.layers[1]
     np.testing.assert_allclose(dx, dz @ W.T, rtol=1e-12)
+
+
+def test_tanh_passes_evaluate_the_hidden_layers_tanh() -> None:
+    mlp, _, _ = suite.make_problem(TINY, "float32")
+    passes = suite.TanhPasses(mlp, TINY.batch)
+    passes()
+    assert len(passes.arrays) == TINY.n_layers - 1  # the hidden layers; the output is linear
+    for (z, a), layer in zip(passes.arrays, mlp.layers[:-1], strict=True):
+        assert z.shape == a.shape == (TINY.batch, layer.n_out)
+        assert z.dtype == a.dtype == np.float32
+        assert np.array_equal(a, np.tanh(z))
+        assert 0.5 < float(z.std()) < 1.5  # pre-activations of about unit size
 
 
 # -- timing and statistics --------------------------------------------------------------------
@@ -279,6 +292,9 @@ def test_small_run_is_valid_and_renders(small_results: dict[str, object]) -> Non
     assert row["target"] is None  # no target for this net
     assert row["rounds"] >= 15
     assert math.isclose(row["ratio"], row["step_ms"] / row["floor_ms"])
+    assert row["tanh_ms"] > 0
+    assert math.isclose(row["ratio_tanh"], row["step_ms"] / (row["floor_ms"] + row["tanh_ms"]))
+    assert row["ratio_tanh"] < row["ratio"]
     text = suite.report(small_results)
     assert "(t) 3 x 16, 8 " in text
     assert "skipped, not here" in text
@@ -393,10 +409,21 @@ def test_machine_description() -> None:
     assert info["cpu_count"] >= 1
     assert info["numpy"] == np.__version__
     assert info["threads"] == 1
+    simd = info["numpy_simd"]
+    if simd is not None:  # NumPy 2 says which SIMD extensions it built for and found
+        assert set(simd) == {"baseline", "found", "not found"}
+        assert simd["baseline"] or simd["found"]
+        assert "NumPy SIMD" in suite.machine_line(info)
     runtime = suite.openblas_runtime()
     if runtime is not None:  # NumPy linked to OpenBLAS, on Linux
         assert runtime["corename"]
         assert runtime["num_threads"] >= 1
+
+
+def test_the_examples_in_the_suite_hold() -> None:
+    failed, tried = doctest.testmod(suite, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0
+    assert failed == 0
 
 
 # -- command line --------------------------------------------------------------------------------
