@@ -1357,6 +1357,26 @@ TITLES = {
 }
 
 
+def simd_words(simd: Mapping[str, Sequence[str]] | None) -> str:
+    """NumPy's SIMD extensions in words: those it found (else its baseline), those it did not.
+
+    Examples
+    --------
+    >>> simd_words({"baseline": ["X86_V2"], "found": ["X86_V3"], "not found": ["X86_V4"]})
+    'X86_V3 (not X86_V4)'
+    >>> simd_words({"baseline": ["X86_V2"], "found": [], "not found": []})
+    'X86_V2'
+    >>> simd_words(None)
+    'not known'
+    """
+    if not simd:
+        return "not known"
+    found = list(simd.get("found") or simd.get("baseline") or [])
+    missing = list(simd.get("not found") or [])
+    words = ", ".join(found) or "none"
+    return words + (f" (not {', '.join(missing)})" if missing else "")
+
+
 def machine_line(info: Mapping[str, Any]) -> str:
     """The BLAS, its kernel, NumPy's SIMD and the thread count a section was measured with.
 
