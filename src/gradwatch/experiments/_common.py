@@ -8,6 +8,8 @@ r"""Pieces shared by several experiments.
   :func:`check_sweep`; :func:`normal_batches` draws a network's inputs and output gradient.
 - The regression task of the page "Diagnosing a network" (:func:`sine_task`), which other pages
   train on too.
+- The batch the recurrent pages (``docs/rnn.md``, ``docs/gates.md``) backpropagate through time
+  at initialisation (:func:`sequence_probe`).
 - Numbers as the pages print them, and summaries over seeds (:func:`range_text`,
   :func:`number_text`, :func:`seed_summary`, :func:`spread`, :func:`geometric_mean`, ...).
 
@@ -273,6 +275,47 @@ def sine_task(n_samples: int, n_in: int, seed: int) -> tuple[Array, Array]:
     x = rng.standard_normal((n_samples, n_in))
     v = rng.standard_normal((n_in, 1)) / math.sqrt(n_in)
     return x, np.sin(x @ v)
+
+
+# ---------------------------------------------------------------------------------------------
+# The gradient through time at initialisation.
+# ---------------------------------------------------------------------------------------------
+
+
+def sequence_probe(
+    seed: int, n_samples: int, n_steps: int, input_std: float
+) -> tuple[Array, Array]:
+    r"""Draw sequences with one input, :math:`x_t \sim \mathcal N(0, \sigma^2)`, and a gradient.
+
+    The pages on recurrent networks feed ``x`` to networks with one input and one output and
+    backpropagate ``dy`` from the output at the last step, to see how the gradient shrinks or
+    grows on its way back through time.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the draws, ``x`` first and then ``dy``.
+    n_samples, n_steps : int
+        Sequences and their length.
+    input_std : float
+        Standard deviation :math:`\sigma` of the inputs.
+
+    Returns
+    -------
+    x : ndarray, shape (n_samples, n_steps, 1)
+    dy : ndarray, shape (n_samples, 1)
+        Standard normal.
+
+    Examples
+    --------
+    >>> from gradwatch.experiments._common import sequence_probe
+    >>> x, dy = sequence_probe(0, n_samples=4, n_steps=3, input_std=0.01)
+    >>> x.shape, dy.shape, bool(abs(x).max() < 0.1)
+    ((4, 3, 1), (4, 1), True)
+    """
+    rng = np.random.default_rng(seed)
+    x = input_std * rng.standard_normal((n_samples, n_steps, 1))
+    return x, rng.standard_normal((n_samples, 1))
 
 
 # ---------------------------------------------------------------------------------------------

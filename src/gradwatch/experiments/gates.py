@@ -31,7 +31,7 @@ import numpy as np
 
 from gradwatch import clip, diagnostics, optim, plotting
 from gradwatch._validation import Array
-from gradwatch.experiments import Progress, Result, no_progress
+from gradwatch.experiments import Progress, Result, _common, no_progress
 
 # isort: split
 from gradwatch.experiments import at_least, at_most, finite, increasing, non_negative, positive
@@ -215,11 +215,9 @@ def network(
 
 def _probe(settings: Settings) -> tuple[Array, Array]:
     """Draw the inputs and the output gradient of the measurements at initialisation."""
-    rng = np.random.default_rng(settings.time_seed)
-    x = settings.time_input_std * rng.standard_normal(
-        (settings.time_samples, settings.time_steps, 1)
+    return _common.sequence_probe(
+        settings.time_seed, settings.time_samples, settings.time_steps, settings.time_input_std
     )
-    return x, rng.standard_normal((settings.time_samples, 1))
 
 
 def initial_networks(settings: Settings) -> dict[str, Recurrent]:

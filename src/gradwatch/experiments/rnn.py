@@ -219,11 +219,9 @@ def gradient_norms_over_time(settings: Settings) -> dict[float, Array]:
     >>> [round(float(v[-1]), 2) for v in norms.values()]     # about 0.5**4 and 2**4
     [0.06, 15.89]
     """
-    rng = np.random.default_rng(settings.time_seed)
-    x = settings.time_input_std * rng.standard_normal(
-        (settings.time_samples, settings.time_steps, 1)
+    x, dy = _common.sequence_probe(
+        settings.time_seed, settings.time_samples, settings.time_steps, settings.time_input_std
     )
-    dy = rng.standard_normal((settings.time_samples, 1))
     result: dict[float, Array] = {}
     for r in settings.radii:
         net = RNN(1, settings.time_hidden, 1, spectral_radius=float(r), seed=settings.time_seed)
