@@ -63,6 +63,15 @@ def _blocks(a: Array, n: int) -> list[Array]:
     return [a[..., k * size : (k + 1) * size] for k in range(n)]
 
 
+def _gate_slices(n_hidden: int) -> tuple[slice, slice, slice]:
+    """Where an LSTM's gates lie on the last axis: ``(i, f)`` together, ``g``, ``o``.
+
+    The blocks are PyTorch's, in its order; the sigmoid goes over the first and the last, the
+    tanh over ``g``, each value through one function only.
+    """
+    return slice(0, 2 * n_hidden), slice(2 * n_hidden, 3 * n_hidden), slice(3 * n_hidden, None)
+
+
 #: About how many values each array of backpropagation factors holds (see :func:`_spans`).
 _SPAN_VALUES = 1 << 15
 
@@ -256,11 +265,12 @@ class LSTM(_Gated):
         x, h, inputs = self._start_forward(x)
         c = np.zeros_like(h)
         act = np.empty(inputs.shape, dtype=self.dtype)  # i, f, g, o at every step
-        cell = slice(2 * self.n_hidden, 3 * self.n_hidden)
+        if_, g_, o_ = _gate_slices(self.n_hidden)  # sigmoid for i and f, tanh for g, sigmoid for o
         for t in range(len(inputs)):
             a = inputs[t] + h[t] @ self.W_hh
-            act[t] = _sigmoid(a)
-            act[t, :, cell] = np.tanh(a[:, cell])
+            act[t, :, if_] = _sigmoid(a[:, if_])
+            act[t, :, g_] = np.tanh(a[:, g_])
+            act[t, :, o_] = _sigmoid(a[:, o_])
             i, f, g, o = _blocks(act[t], 4)
             c[t + 1] = f * c[t] + i * g
             h[t + 1] = o * np.tanh(c[t + 1])
