@@ -43,6 +43,7 @@ all of it, without timing anything.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ class Floor:
         self._rng = np.random.default_rng(seed)
         self._ops: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] = []
         self._pools: dict[tuple[int, ...], tuple[list[np.ndarray], list[int]]] = {}
+        #: Shapes of the tanh and sigmoid evaluations of the step (see :meth:`evaluates_tanh`).
+        self.tanh_shapes: list[tuple[int, ...]] = []
 
     def __call__(self) -> None:
         matmul, copyto = np.matmul, np.copyto  # looked up per call: the tests record them
@@ -165,6 +168,16 @@ class Floor:
     def keep(self, src: np.ndarray) -> np.ndarray:
         """Add a copy of ``src`` into a buffer of its own: an activation the step keeps."""
         return self.copy(src, self.empty(*src.shape))
+
+    def evaluates_tanh(self, *shape: int) -> None:
+        r"""Note that the step evaluates tanh (or a sigmoid) over an array of ``shape``.
+
+        The floor does not run it: :func:`bench_layers` times these evaluations beside the
+        floor, as a contender of their own (``suite.TanhPasses``). The gated networks compute
+        a sigmoid from one tanh, :math:`\sigma(z) = (1 + \tanh(z/2))/2`, so there one tanh
+        per value stands for either.
+        """
+        self.tanh_shapes.append(shape)
 
     # what it runs
     @property
@@ -215,6 +228,8 @@ class MLPFloor(Floor):
     - backward, one per layer output again, the gradient at it, from the last layer: the
       first is the loss's gradient (it reads the network's output).
 
+    Noted, not run (:meth:`Floor.evaluates_tanh`): the tanh of every tanh layer, ``(B, width)``.
+
     For ``MLP([w] * (L + 1), norm=...)``: per hidden layer ``z``, norm, ``tanh`` (3 each way),
     and the output layer (1 each way): ``2 (3 (L - 1) + 1)`` copies. For
     ``residual=True``: the first layer's ``tanh(x W + b)``, per block the activation, the
@@ -238,6 +253,11 @@ class MLPFloor(Floor):
             return a
         if isinstance(layer, gw.Residual):
             return self.keep(self._forward(layer.block, a))  # x + f(x)
+        if isinstance(layer, (gw.Dense, gw.ActivationLayer)) and isinstance(
+            layer.activation, gw.activations.Tanh
+        ):
+            width = layer.n_out if isinstance(layer, gw.Dense) else a.shape[-1]
+            self.evaluates_tanh(*a.shape[:-1], width)
         if isinstance(layer, gw.Dense):
             self._inputs[id(layer)] = a
             return self.keep(self.product(a, layer.W))  # g(x W + b)
@@ -295,6 +315,9 @@ class RecurrentFloor(Floor):
     - backward: the gradient at each of these, of the same shape: the loss's gradient at the
       read-out, at each step's state, cell or recurrent term, gates and pre-activations, and at
       the input term.
+
+    Noted, not run (:meth:`Floor.evaluates_tanh`): at each step the gates, ``(N, G)``, and for
+    the LSTM ``tanh(c_t)``, ``(N, H)``.
     """
 
     def __init__(self, net: Any, batch: int, n_steps: int, seed: int = 2) -> None:
@@ -320,7 +343,9 @@ class RecurrentFloor(Floor):
         act = self.empty(T, N, G)
         for t in range(T):
             p = self.product(h[t], net.W_hh)
+            self.evaluates_tanh(N, G)  # sigmoids and tanh: LSTM i, f, o and g; GRU r, z, n
             if lstm:
+                self.evaluates_tanh(N, H)  # tanh(c_t)
                 a = self.copy(p)  # a_t = (x_t W_xh + b) + h_{t-1} W_hh
                 self.copy(a, act[t])  # i, f, g, o
                 self.copy(c[t], c[t + 1])  # c_t = f c_{t-1} + i g
@@ -573,10 +598,14 @@ def bench_layers(
                     f"floors.py is out of date: the {net.key} floor runs {floor.products} but "
                     f"the library's step runs {ran}"
                 )
-            samples = suite.interleaved(
-                {"step": suite.step(model, x, y), "floor": floor}, budget_s=budget_s, clock=clock
-            )
+            contenders = {
+                "step": suite.step(model, x, y),
+                "floor": floor,
+                "tanh": suite.TanhPasses(floor.tanh_shapes, model.dtype),
+            }
+            samples = suite.interleaved(contenders, budget_s=budget_s, clock=clock)
             result = suite.compare(samples["step"], samples["floor"])
+            tanh_ms = statistics.median(samples["tanh"]) * 1e3
             rows.append(
                 {
                     "net": net.key,
@@ -590,6 +619,8 @@ def bench_layers(
                     "ratio": result["ratio"],
                     "ratio_q1": result["ratio_q1"],
                     "ratio_q3": result["ratio_q3"],
+                    "tanh_ms": tanh_ms,
+                    "ratio_tanh": result["a_ms"] / (result["b_ms"] + tanh_ms),
                     "rounds": result["rounds"],
                     "target": goal,
                     "holds": suite.holds(result["ratio"], goal),

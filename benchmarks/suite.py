@@ -44,7 +44,7 @@ import numpy as np
 
 import gradwatch as gw
 
-SCHEMA = 3  # 2: rows say their thread count; the "layers" section. 3: the step's tanh alone
+SCHEMA = 3  # 2: rows say their thread count; the "layers" section. 3: the steps' tanh alone
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 SECTIONS = ("step_floor", "layers", "torch", "clip", "memory", "site_build")
@@ -279,28 +279,31 @@ class MatmulFloor:
 
 
 class TanhPasses:
-    """The tanh evaluations of one step of ``mlp`` on a batch of ``batch``, alone.
+    """The tanh evaluations of one step, alone: one ``np.tanh`` per array of ``shapes``.
 
-    One ``np.tanh`` per hidden layer, from an array of that layer's ``(batch, width)`` shape
-    drawn from a standard normal (pre-activations of the size a step sees) into another array
-    allocated beforehand. The step evaluates tanh once per hidden layer, forward; its backward
-    pass takes the slope from the cached output. How long this takes, against the products,
-    depends on the processor more than the products do: NumPy's tanh is vectorised on some
-    processors and runs value by value on others.
+    Each reads an array drawn from a standard normal (pre-activations of the size a step sees)
+    and writes another, both allocated here. An MLP's step evaluates tanh once per hidden
+    layer, forward (:meth:`of_mlp`); its backward pass takes the slope from the cached output.
+    How long this takes, against the products, depends on the processor more than the
+    products do: NumPy's tanh is vectorised on some processors and runs value by value on
+    others.
     """
 
-    def __init__(self, mlp: gw.MLP, batch: int, seed: int = 3) -> None:
+    def __init__(self, shapes: Iterable[Sequence[int]], dtype: Any, seed: int = 3) -> None:
         rng = np.random.default_rng(seed)
-        hidden = [
-            layer for layer in mlp.layers if isinstance(layer.activation, gw.activations.Tanh)
-        ]
         self.arrays = [
-            (
-                rng.standard_normal((batch, layer.n_out)).astype(mlp.dtype),
-                np.empty((batch, layer.n_out), mlp.dtype),
-            )
-            for layer in hidden
+            (rng.standard_normal(tuple(shape)).astype(dtype), np.empty(tuple(shape), dtype))
+            for shape in shapes
         ]
+
+    @classmethod
+    def of_mlp(cls, mlp: gw.MLP, batch: int) -> TanhPasses:
+        """The tanh layers of ``mlp`` on a batch of ``batch``."""
+        tanh = gw.activations.Tanh
+        shapes = [
+            (batch, layer.n_out) for layer in mlp.layers if isinstance(layer.activation, tanh)
+        ]
+        return cls(shapes, mlp.dtype)
 
     def __call__(self) -> None:
         for z, a in self.arrays:
@@ -333,7 +336,7 @@ def bench_step_floor(
             contenders = {
                 "step": step(mlp, x, y),
                 "floor": floor,
-                "tanh": TanhPasses(mlp, net.batch),
+                "tanh": TanhPasses.of_mlp(mlp, net.batch),
             }
             samples = interleaved(contenders, budget_s=budget_s, clock=clock)
             result = compare(samples["step"], samples["floor"])
@@ -1054,6 +1057,8 @@ _ROW_KEYS: dict[str, tuple[str, ...]] = {
         "step_ms",
         "floor_ms",
         "ratio",
+        "tanh_ms",
+        "ratio_tanh",
         "rounds",
         "target",
         "holds",
@@ -1208,6 +1213,8 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
             "quartiles",
             "target",
             "holds",
+            "tanh (ms)",
+            "step / (floor + tanh)",
         ]
         out["layers"] = (
             header,
@@ -1222,6 +1229,8 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
                     f"{r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}",
                     _target(r["target"]),
                     _verdict(r),
+                    f"{r['tanh_ms']:.3f}",
+                    f"{r['ratio_tanh']:.3f}",
                 ]
                 for r in sections["layers"]["data"]
             ],

@@ -120,6 +120,32 @@ def test_recurrent_products_by_hand(net) -> None:
     assert len(expected) == 2 * T + 7
 
 
+def test_tanh_noted_by_hand() -> None:
+    norm, _, residual, lstm, gru = (net.floor(net.problem("float64")[0]) for net in TINY)
+    B, W = 8, 16
+    assert norm.tanh_shapes == [(B, W)] * (3 - 1)  # the hidden layers; the output is linear
+    assert residual.tanh_shapes == [(B, W)] * (1 + 4 - 2)  # the first layer, one per block
+    N, T, H = 6, 4, 5
+    assert lstm.tanh_shapes == [(N, 4 * H), (N, H)] * T  # i, f, g, o; then tanh(c_t)
+    assert gru.tanh_shapes == [(N, 3 * H)] * T  # r, z, n
+
+
+@pytest.mark.parametrize("net", TINY, ids=IDS)
+def test_tanh_noted_are_those_the_forward_pass_evaluates(net, monkeypatch) -> None:
+    model, x, _ = net.problem("float64")
+    floor = net.floor(model)
+    evaluated: list[int] = []
+    real = np.tanh
+
+    def recording(z, *args, **kwargs):
+        evaluated.append(np.size(z))
+        return real(z, *args, **kwargs)
+
+    monkeypatch.setattr(np, "tanh", recording)
+    model.forward(x)
+    assert sum(evaluated) == sum(math.prod(shape) for shape in floor.tanh_shapes)
+
+
 def test_copies_one_per_activation_and_one_per_gradient() -> None:
     norm, _, residual, lstm, gru = (net.floor(net.problem("float64")[0]) for net in TINY)
     L, B, W = 3, 8, 16
@@ -221,6 +247,8 @@ def test_bench_layers_rows(threads: int, capsys) -> None:
         assert row["floor_ms"] > 0
         assert math.isclose(row["ratio"], row["step_ms"] / row["floor_ms"])
         assert row["ratio_q1"] <= row["ratio_q3"]
+        assert row["tanh_ms"] > 0
+        assert math.isclose(row["ratio_tanh"], row["step_ms"] / (row["floor_ms"] + row["tanh_ms"]))
         assert row["target"] == goal
         assert row["holds"] == suite.holds(row["ratio"], goal)
         assert row["products"] == len(net.floor(net.problem("float32")[0]).products)

@@ -122,7 +122,7 @@ def test_matmul_floor_can_leave_out_the_first_dx() -> None:
 
 def test_tanh_passes_evaluate_the_hidden_layers_tanh() -> None:
     mlp, _, _ = suite.make_problem(TINY, "float32")
-    passes = suite.TanhPasses(mlp, TINY.batch)
+    passes = suite.TanhPasses.of_mlp(mlp, TINY.batch)
     passes()
     assert len(passes.arrays) == TINY.n_layers - 1  # the hidden layers; the output is linear
     for (z, a), layer in zip(passes.arrays, mlp.layers[:-1], strict=True):
