@@ -85,16 +85,21 @@ def test_the_backward_pass_does_twice_the_products_of_the_forward_pass() -> None
 
 def test_time_passes_returns_the_fastest_of_each_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     # A scripted clock, not a real one: a test that compared measured times would fail on a
-    # busy machine. Each repeat reads the clock three times: start, between the passes, end.
+    # busy machine. Each repeat reads the clock three times for the passes (start, between
+    # them, end), then twice per hidden layer around its activation.
     forward, backward = [3.0, 1.0, 2.0], [5.0, 6.0, 4.0]
+    activations = [(0.5, 0.25), (0.75, 0.5), (0.25, 0.5)]  # per repeat, per hidden layer
     readings = []
     now = 0.0
-    for f, b in zip(forward, backward, strict=True):
+    for f, b, layers in zip(forward, backward, activations, strict=True):
         readings += [now, now + f, now + f + b]
+        for spent in layers:
+            readings += [now + 50.0, now + 50.0 + spent]
         now += 100.0
     clock = iter(readings)
     passes = []
     net_forward, net_backward = gw.MLP.forward, gw.MLP.backward_params
+    tanh_inplace = gw.activations.Tanh.call_inplace
 
     def forward_pass(self: gw.MLP, x: np.ndarray) -> np.ndarray:
         passes.append("forward")
@@ -104,12 +109,21 @@ def test_time_passes_returns_the_fastest_of_each_pass(monkeypatch: pytest.Monkey
         passes.append("backward")
         return net_backward(self, dy)
 
+    def activation(self: gw.activations.Tanh, z: np.ndarray) -> np.ndarray:
+        if passes[-1] != "forward":  # not from within the forward pass
+            passes.append(f"tanh {z.shape}")
+        return tanh_inplace(self, z)
+
     monkeypatch.setattr(backpropagation.time, "perf_counter", lambda: next(clock))
     monkeypatch.setattr(gw.MLP, "forward", forward_pass)
     monkeypatch.setattr(gw.MLP, "backward_params", backward_pass)
-    settings = Settings(timing_sizes=[8, 8, 8], timing_samples=4, timing_repeats=3)
-    assert backpropagation.time_passes(settings) == (1.0, 4.0)
-    assert passes == ["forward", "backward"] * 3  # each pass timed, in that order
+    monkeypatch.setattr(gw.activations.Tanh, "call_inplace", activation)
+    settings = Settings(timing_sizes=[8, 6, 5, 1], timing_samples=4, timing_repeats=3)
+    times = backpropagation.time_passes(settings)
+    assert times == (1.0, 4.0, 0.75)  # the fastest of each, the activations added up per repeat
+    assert (times.forward, times.backward, times.activation) == times
+    # Each pass timed, in that order, then the two hidden layers' tanh on their own shapes.
+    assert passes == ["forward", "backward", "tanh (4, 6)", "tanh (4, 5)"] * 3
     assert next(clock, None) is None  # and nothing else timed
 
 

@@ -16,7 +16,7 @@ import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -199,31 +199,48 @@ def multiply_adds(sizes: Sequence[int], n_samples: int) -> tuple[int, int]:
     return sum(products), 2 * sum(products) - products[0]
 
 
-def time_passes(settings: Settings) -> tuple[float, float]:
+class PassTimes(NamedTuple):
+    """Seconds of a forward and a backward pass, and of the forward pass's activations alone."""
+
+    forward: float
+    backward: float
+    activation: float
+
+
+def time_passes(settings: Settings) -> PassTimes:
     """Time a forward and a backward pass of a wide network: the fastest of several runs.
+
+    The forward pass evaluates the activation of every hidden layer, which the backward pass
+    does not repeat (it takes the slope from the output): ``activation`` times those
+    evaluations alone, on pre-activations of the same shapes drawn from a standard normal, so
+    that the rest of the forward pass can be compared with the backward pass's products.
 
     Parameters
     ----------
     settings : Settings
-        ``timing_sizes`` (the network), ``timing_samples`` and ``timing_repeats``.
+        ``timing_sizes`` (the network), ``timing_samples``, ``timing_repeats`` and
+        ``activation``.
 
     Returns
     -------
-    forward, backward : float
-        Seconds; the backward pass sets every gradient, as training needs
-        (:meth:`~gradwatch.MLP.backward_params`).
+    PassTimes
+        ``forward``, ``backward`` and ``activation``, in seconds; the backward pass sets every
+        gradient, as training needs (:meth:`~gradwatch.MLP.backward_params`).
 
     Examples
     --------
-    >>> forward, backward = time_passes(Settings(timing_sizes=[64, 64, 64], timing_repeats=2))
-    >>> forward > 0 and backward > 0
+    >>> times = time_passes(Settings(timing_sizes=[64, 64, 64], timing_repeats=2))
+    >>> times.forward > times.activation > 0 and times.backward > 0
     True
     """
     net = MLP(settings.timing_sizes, activation=settings.activation, seed=settings.seed)
     rng = np.random.default_rng(settings.seed)
     x = rng.normal(size=(settings.timing_samples, settings.timing_sizes[0]))
     dy = rng.normal(size=(settings.timing_samples, settings.timing_sizes[-1]))
-    forward, backward = [], []
+    hidden = net.layers[:-1]  # the output layer is linear
+    pre = [rng.normal(size=(settings.timing_samples, layer.n_out)) for layer in hidden]
+    scratch = [np.empty_like(z) for z in pre]
+    forward, backward, activations = [], [], []
     for _ in range(settings.timing_repeats):
         start = time.perf_counter()
         net.forward(x)
@@ -232,7 +249,14 @@ def time_passes(settings: Settings) -> tuple[float, float]:
         end = time.perf_counter()
         forward.append(middle - start)
         backward.append(end - middle)
-    return min(forward), min(backward)
+        spent = 0.0
+        for layer, z, out in zip(hidden, pre, scratch, strict=True):
+            np.copyto(out, z)  # untimed: call_inplace overwrites its argument
+            start = time.perf_counter()
+            layer.activation.call_inplace(out)  # as Dense.forward evaluates it
+            spent += time.perf_counter() - start
+        activations.append(spent)
+    return PassTimes(min(forward), min(backward), min(activations))
 
 
 def column_backprop(net: MLP, x: Array, y: Array, loss: str = "mse") -> list[Array]:
