@@ -284,9 +284,8 @@ class TanhPasses:
     Each reads an array drawn from a standard normal (pre-activations of the size a step sees)
     and writes another, both allocated here. An MLP's step evaluates tanh once per hidden
     layer, forward (:meth:`of_mlp`); its backward pass takes the slope from the cached output.
-    How long this takes, against the products, depends on the processor more than the
-    products do: NumPy's tanh is vectorised on some processors and runs value by value on
-    others.
+    How long this takes next to the products depends on the processor and on the SIMD
+    extensions NumPy finds on it, which pick the loop NumPy runs for tanh (:func:`numpy_simd`).
     """
 
     def __init__(self, shapes: Iterable[Sequence[int]], dtype: Any, seed: int = 3) -> None:
@@ -857,8 +856,8 @@ def openblas_runtime() -> dict[str, Any] | None:
 def numpy_simd() -> dict[str, list[str]] | None:
     """The SIMD extensions NumPy was built for (``baseline``) and found on this processor.
 
-    Its transcendental functions (tanh, exp, ...) run vectorised only with some of them, so a
-    step's cost beyond its products depends on them. None where NumPy does not say.
+    NumPy picks the loops of its transcendental functions (tanh, exp, ...) by them at run
+    time, so a step's cost beyond its products depends on them. None where NumPy does not say.
     """
     try:
         config = np.show_config(mode="dicts")  # type: ignore[call-arg]
