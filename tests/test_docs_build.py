@@ -22,6 +22,7 @@ These tests need the docs toolchain (the docs dependency group), which ``nox -s 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sqlite3
@@ -85,6 +86,12 @@ def test_control_page_builds(tmp_path: Path) -> None:
     assert "A page whose cells run" in html
     # A cell tagged raises-exception shows its error and does not fail the build.
     assert "an error shown on purpose does not fail the build" in html
+    # The notebook offered for download names its cells by position, not at random, so that a
+    # rebuild writes the same file.
+    notebook = json.loads((tmp_path / "html" / "_sources" / "index.ipynb").read_text("utf-8"))
+    ids = [cell["id"] for cell in notebook["cells"]]
+    assert len(ids) > 2
+    assert ids == [f"cell-{number}" for number in range(len(ids))]
 
 
 @pytest.mark.parametrize("mode", ["force", "cache"])  # CI's mode and the authors' default

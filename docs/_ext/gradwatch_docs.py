@@ -289,7 +289,10 @@ def ipynb_uri(docname: str) -> str:
 
 
 def write_ipynb(app: Sphinx, docname: str) -> None:
-    """Convert a notebook page's source to ``.ipynb`` with jupytext, without outputs."""
+    """Convert a notebook page's source to ``.ipynb`` with jupytext, without outputs.
+
+    The cells are named ``cell-0``, ``cell-1``, ... in order (nbformat would draw random ids).
+    """
     import jupytext
 
     source = Path(app.env.doc2path(docname))
@@ -299,6 +302,10 @@ def write_ipynb(app: Sphinx, docname: str) -> None:
         shutil.copy2(source, target)
         return
     notebook = jupytext.read(source)
+    # nbformat gives each new cell a random id; ids by position make a rebuild write the same
+    # bytes, so the download changes only when the page does.
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{number}"
     jupytext.write(notebook, target, fmt="ipynb")
 
 
