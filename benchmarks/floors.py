@@ -43,7 +43,6 @@ all of it, without timing anything.
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -605,7 +604,6 @@ def bench_layers(
             }
             samples = suite.interleaved(contenders, budget_s=budget_s, clock=clock)
             result = suite.compare(samples["step"], samples["floor"])
-            tanh_ms = statistics.median(samples["tanh"]) * 1e3
             rows.append(
                 {
                     "net": net.key,
@@ -619,8 +617,7 @@ def bench_layers(
                     "ratio": result["ratio"],
                     "ratio_q1": result["ratio_q1"],
                     "ratio_q3": result["ratio_q3"],
-                    "tanh_ms": tanh_ms,
-                    "ratio_tanh": result["a_ms"] / (result["b_ms"] + tanh_ms),
+                    **suite.tanh_columns(result, samples["tanh"]),
                     "rounds": result["rounds"],
                     "target": goal,
                     "holds": suite.holds(result["ratio"], goal),

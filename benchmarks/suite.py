@@ -215,6 +215,22 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
     }
 
 
+def tanh_columns(compared: Mapping[str, float], tanh: Sequence[float]) -> dict[str, float]:
+    """A step row's columns for its tanh timed alone, in the rounds of :func:`compare`'s pair.
+
+    ``tanh_ms``, the median of ``tanh`` (seconds per call) in milliseconds, and
+    ``ratio_tanh``, the step's median over the floor's and the tanh's together: what the step
+    costs beyond the passes it cannot do without.
+
+    Examples
+    --------
+    >>> tanh_columns({"a_ms": 12.0, "b_ms": 9.0}, [0.002, 0.003, 0.004])
+    {'tanh_ms': 3.0, 'ratio_tanh': 1.0}
+    """
+    tanh_ms = statistics.median(tanh) * 1e3
+    return {"tanh_ms": tanh_ms, "ratio_tanh": compared["a_ms"] / (compared["b_ms"] + tanh_ms)}
+
+
 # -- 1. the step against its matrix products ---------------------------------------------------
 
 
@@ -339,7 +355,6 @@ def bench_step_floor(
             }
             samples = interleaved(contenders, budget_s=budget_s, clock=clock)
             result = compare(samples["step"], samples["floor"])
-            tanh_ms = statistics.median(samples["tanh"]) * 1e3
             target = targets.get(net.key)
             rows.append(
                 {
@@ -355,8 +370,7 @@ def bench_step_floor(
                     "ratio": result["ratio"],
                     "ratio_q1": result["ratio_q1"],
                     "ratio_q3": result["ratio_q3"],
-                    "tanh_ms": tanh_ms,
-                    "ratio_tanh": result["a_ms"] / (result["b_ms"] + tanh_ms),
+                    **tanh_columns(result, samples["tanh"]),
                     "rounds": result["rounds"],
                     "target": target,
                     "holds": holds(result["ratio"], target),
