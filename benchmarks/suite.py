@@ -1427,8 +1427,8 @@ def machine_line(info: Mapping[str, Any]) -> str:
     name = f"{blas.get('name', '?')} {blas.get('version', '?')}"
     simd = info.get("numpy_simd") or {}
     levels = simd.get("found") or simd.get("baseline")
-    simd_words = f", NumPy SIMD {levels[-1]}" if levels else ""
-    return f"BLAS {name}, kernel {kernel}{simd_words}, {words} thread{plural}"
+    simd_part = f", NumPy SIMD {levels[-1]}" if levels else ""
+    return f"BLAS {name}, kernel {kernel}{simd_part}, {words} thread{plural}"
 
 
 def report(results: Mapping[str, Any]) -> str:
