@@ -197,6 +197,11 @@ html_last_updated_fmt = None
 # Light or dark from the reader's system, switchable; "auto" stated, or the theme's script logs
 # "Got invalid theme mode" to the console on a reader's first visit.
 html_context = {"default_mode": "auto"}
+# The navigation lists the API page by its title; copying its whole contents (classes and their
+# methods, some 700 entries) into the navigation of every page, only to drop them there, made
+# writing the site seconds slower. Its own contents panel still lists every method (docs/_ext).
+gradwatch_navigation_tocdepth = {"api": 3}
+
 html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,

@@ -9,8 +9,9 @@ page must build; the failing one must not, and its log must show the cell and th
 The other tests build a miniature checkout (``docs/``, ``conf/``, ``data/``, ``src/gradwatch/``)
 to show that a plain rebuild re-executes a page whose conf file, package sources or declared
 input files changed and rewrites nothing when nothing changed, that ``--force`` always executes,
-that pages get one BLAS thread whoever builds, and that the link check lists the external links
-it did not fetch.
+that pages get one BLAS thread whoever builds, that the API page's contents panel stays complete
+while the navigation copies only three levels of it, and that the link check lists the external
+links it did not fetch.
 
 The last tests call the site extension's hooks directly: the execution cache's database exists
 before Sphinx forks its parallel readers, numpydoc renders the same text with its template
@@ -24,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -193,6 +195,30 @@ def test_pages_execute_with_one_blas_thread_whoever_builds(tmp_path: Path) -> No
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
     sphinx(project, env=env)  # a plain sphinx-build, as Read the Docs runs it
     assert "BLAS threads: 1" in page_html(project)
+
+
+def test_the_api_page_shows_all_its_contents_and_lends_the_navigation_three_levels(
+    tmp_path: Path,
+) -> None:
+    # Copying the API page's whole contents into the navigation of every page slowed writing the
+    # site by seconds; conf.py bounds that copy to three levels, and the page's own contents
+    # panel must still reach its fourth (a class's methods).
+    project = make_project(tmp_path, "reads_conf.md")
+    docs = project / "docs"
+    (docs / "index.md").write_text("# Home\n\n```{toctree}\napi\n```\n", encoding="utf-8")
+    api = "# API\n\n## Networks\n\n### The MLP class\n\n#### Its forward method\n\nText.\n"
+    (docs / "api.md").write_text(api, encoding="utf-8")
+    sphinx(project)
+    html = docs / "_build" / "html"
+    page = (html / "api.html").read_text(encoding="utf-8")
+    contents = page[page.index('id="pst-page-toc-nav"') :]
+    assert "Its forward method" in contents[: contents.index("</nav>")]
+    with (html / ".doctrees" / "environment.pickle").open("rb") as stream:
+        env = pickle.load(stream)
+    assert env.metadata["api"]["tocdepth"] == 3
+    home = (html / "index.html").read_text(encoding="utf-8")
+    assert "api.html" in home
+    assert "Its forward method" not in home
 
 
 def test_linkcheck_lists_the_external_links_it_did_not_fetch(tmp_path: Path) -> None:
