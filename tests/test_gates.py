@@ -91,7 +91,7 @@ def test_settings_reject_bad_values(key: str, value: object, where: str) -> None
 
 
 def test_loading_a_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
-    text = CONF.read_text(encoding="utf-8").replace("task_steps = 225", "task_steps = -5")
+    text = CONF.read_text(encoding="utf-8").replace("task_steps = 180", "task_steps = -5")
     assert "task_steps = -5" in text
     path = tmp_path / "gates.toml"
     path.write_text(text, encoding="utf-8")

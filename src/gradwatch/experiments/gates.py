@@ -113,7 +113,7 @@ class Settings:
     task_forget_bias: float = 1.0
     task_train_samples: int = 1024
     task_test_samples: int = 512
-    task_steps: int = 225
+    task_steps: int = 180
     task_batch_size: int = 32
     task_lr: float = 0.02
     task_max_norm: float = 1.0
