@@ -50,3 +50,17 @@ def test_readable_enlarges_only_what_is_too_small() -> None:
     assert gw.plotting.smallest_text_px(fig) >= gw.plotting.MIN_TEXT_PX
     assert small.get_fontsize() > 6
     assert large.get_fontsize() == 14
+
+
+def test_readable_enlarges_the_tick_labels_a_draw_makes() -> None:
+    # readable finds the tick labels of a figure never drawn; a later draw makes more of them
+    # (from the laid-out axes) and they must be enlarged too, on a linear and a log axis.
+    def wide_figure() -> Any:
+        fig, axes = gw.plotting.figure(1, 2, width=14.0, height=3.0)
+        axes[0].plot([0.0, 1.0], [0.0, 2.0])
+        axes[1].semilogy([1.0, 2.0, 3.0], [1e-6, 1e-2, 1e3])
+        return fig
+
+    assert gw.plotting.smallest_text_px(wide_figure()) < gw.plotting.MIN_TEXT_PX
+    fig = gw.plotting.readable(wide_figure())
+    assert gw.plotting.smallest_text_px(fig) >= gw.plotting.MIN_TEXT_PX

@@ -500,11 +500,33 @@ PAGE_WIDTH_PX = 700.0
 MIN_TEXT_PX = 9.0
 
 
+def _shown(texts: Any) -> list[Any]:
+    return [t for t in texts if t.get_visible() and t.get_text()]
+
+
 def _texts(fig: Any) -> list[Any]:
+    """Return every text ``fig`` shows, found by drawing it (without rendering)."""
     from matplotlib.text import Text
 
     fig.draw_without_rendering()
-    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    return _shown(fig.findobj(Text))
+
+
+def _texts_before_drawing(fig: Any) -> list[Any]:
+    """Return the texts ``fig`` will show, tick labels included, without laying it out.
+
+    A figure makes its tick labels when it is drawn; asking each axis for them makes them
+    (for the axis's current limits) without the layout pass that a draw costs. A tick made
+    later copies the size of the first, so enlarging these enlarges every tick label.
+    """
+    from matplotlib.text import Text
+
+    for ax in fig.axes:
+        for name in ("xaxis", "yaxis", "zaxis"):
+            axis = getattr(ax, name, None)
+            if axis is not None:
+                axis.get_ticklabels(which="both")
+    return _shown(fig.findobj(Text))
 
 
 def smallest_text_px(fig: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
@@ -541,7 +563,7 @@ def readable(fig: Any, min_px: float = MIN_TEXT_PX, page_width_px: float = PAGE_
     True
     """
     points = min_px * 72.0 * float(fig.get_figwidth()) / page_width_px
-    for text in _texts(fig):
+    for text in _texts_before_drawing(fig):
         if text.get_fontsize() < points:
             text.set_fontsize(points)
     return fig
