@@ -269,6 +269,12 @@ def test_bad_arguments(cls: type[gw.LayerNorm]) -> None:
         norm.forward(np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"got shape \(3,\)"):
         norm.forward(np.ones(3))
+    norm.forward(np.ones((2, 3)))
+    for bad in (np.ones((2, 4)), np.ones(3), np.ones((3, 3))):
+        with pytest.raises(ValueError, match=rf"dy has shape \({bad.shape[0]},.*output has shape"):
+            norm.backward(bad)
+    with pytest.raises(TypeError, match="dy must hold real numbers"):
+        norm.backward(np.full((2, 3), "x"))
 
 
 @pytest.mark.parametrize("momentum", [-0.1, 1.5, math.nan])

@@ -25,42 +25,60 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from gradwatch._validation import Array, check_positive, check_positive_int, check_real
+from gradwatch._validation import (
+    Array,
+    as_float_array,
+    check_positive,
+    check_positive_int,
+    check_real,
+)
 from gradwatch.layers import Layer, check_dtype
 
 __all__ = ["BatchNorm", "LayerNorm"]
 
 
-def standardise_backward(delta: Array, x_hat: Array, inv_std: Array, axis: int) -> Array:
-    r"""Backpropagate through :math:`\hat x = (x - \mu)/\sigma` along ``axis``.
+def standardise_backward(
+    delta: Array, x_hat: Array, inv_std: Array, mean_delta: Array, mean_projection: Array
+) -> Array:
+    r"""Backpropagate through :math:`\hat x = (x - \mu)/\sigma`; ``delta`` is overwritten.
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = \frac{1}{\sigma}\Big(\delta - \overline{\delta}
+        - \hat x\, \overline{\delta \hat x}\Big),
+
+    the bars being means over the axis that :math:`\mu` and :math:`\sigma` were taken over.
+    The callers form the two means from sums they need anyway (see :class:`LayerNorm` and
+    :class:`BatchNorm`), which saves two passes over the data.
 
     Parameters
     ----------
     delta : ndarray
-        :math:`\partial L/\partial \hat x`.
+        :math:`\delta = \partial L/\partial \hat x`; the result is written into it.
     x_hat : ndarray
         The standardised values of the forward pass.
     inv_std : ndarray
         :math:`1/\sqrt{\sigma^2 + \varepsilon}`, broadcastable against ``x_hat``.
-    axis : int
-        The axis the mean and variance were taken over.
+    mean_delta, mean_projection : ndarray
+        :math:`\overline{\delta}` and :math:`\overline{\delta \hat x}`, broadcastable
+        against ``x_hat``.
 
     Returns
     -------
     ndarray
-        :math:`\partial L/\partial x`, the shape of ``delta``.
+        :math:`\partial L/\partial x`: ``delta`` itself.
 
     Examples
     --------
     >>> import numpy as np
-    >>> x_hat = np.array([[-1.0, 1.0]])
-    >>> standardise_backward(np.array([[3.0, 3.0]]), x_hat, np.ones((1, 1)), axis=1)  # a shift
+    >>> x_hat, delta = np.array([[-1.0, 1.0]]), np.array([[3.0, 3.0]])  # a shift
+    >>> standardise_backward(delta, x_hat, np.ones((1, 1)), np.array([[3.0]]), np.zeros((1, 1)))
     array([[0., 0.]])
     """
-    mean_delta = _mean(delta, axis)
-    mean_projection = _mean(delta * x_hat, axis)
-    result: Array = inv_std * (delta - mean_delta - x_hat * mean_projection)
-    return result
+    delta -= mean_delta
+    delta -= x_hat * mean_projection
+    delta *= inv_std
+    return delta
 
 
 def _mean(a: Array, axis: int) -> Array:
@@ -130,15 +148,26 @@ class _AffineNormalisation(Layer):
         y: Array = x_hat * self.gamma + self.beta
         return y
 
-    def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array]:
-        """Set ``dgamma``, ``dbeta``; return x-hat, the inverse std and the gradient at x-hat."""
+    def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array, Array]:
+        """Set ``dgamma``, ``dbeta``; return x-hat, the inverse std, dy x-hat and dy gamma.
+
+        ``dy * gamma`` is the gradient at x-hat, a new array; ``dy * x_hat`` is summed over the
+        samples into ``dgamma``.
+        """
         if self._x_hat is None or self._inv_std is None:
             raise RuntimeError(
                 f"backward called before forward: run forward(x) first ({type(self).__name__})"
             )
-        np.add.reduce(dy * self._x_hat, axis=0, out=self.dgamma)
+        dy = as_float_array(dy, "dy")
+        if dy.shape != self._x_hat.shape:
+            raise ValueError(
+                f"dy has shape {dy.shape} but the last forward output has shape "
+                f"{self._x_hat.shape} ({type(self).__name__})"
+            )
+        dy_x_hat = dy * self._x_hat
+        np.add.reduce(dy_x_hat, axis=0, out=self.dgamma)
         np.add.reduce(dy, axis=0, out=self.dbeta)
-        return self._x_hat, self._inv_std, dy * self.gamma
+        return self._x_hat, self._inv_std, dy_x_hat, dy * self.gamma
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.n}, eps={self.eps:g}, dtype={self.dtype.name})"
@@ -215,8 +244,12 @@ class LayerNorm(_AffineNormalisation):
         RuntimeError
             If :meth:`forward` has not been called.
         """
-        x_hat, inv_std, delta = self._affine_backward(dy)
-        return standardise_backward(delta, x_hat, inv_std, axis=1)
+        x_hat, inv_std, dy_x_hat, delta = self._affine_backward(dy)
+        # The means over the features of delta = dy gamma and of delta x_hat are products with
+        # gamma (one matrix-vector product each), so neither is formed as an array.
+        mean_delta = (dy @ self.gamma)[:, None] / self.n
+        mean_projection = (dy_x_hat @ self.gamma)[:, None] / self.n
+        return standardise_backward(delta, x_hat, inv_std, mean_delta, mean_projection)
 
 
 class BatchNorm(_AffineNormalisation):
@@ -334,11 +367,16 @@ class BatchNorm(_AffineNormalisation):
         RuntimeError
             If :meth:`forward` has not been called.
         """
-        x_hat, inv_std, delta = self._affine_backward(dy)
+        x_hat, inv_std, _, delta = self._affine_backward(dy)
         if not self._batch_statistics:
-            result: Array = delta * inv_std
-            return result
-        return standardise_backward(delta, x_hat, inv_std, axis=0)
+            delta *= inv_std
+            return delta
+        # The means over the samples of delta = dy gamma and of delta x_hat are gamma times the
+        # sums just taken for dbeta and dgamma.
+        n_samples = dy.shape[0]
+        mean_delta = self.gamma * self.dbeta / n_samples
+        mean_projection = self.gamma * self.dgamma / n_samples
+        return standardise_backward(delta, x_hat, inv_std, mean_delta, mean_projection)
 
     def __repr__(self) -> str:
         return (
