@@ -365,9 +365,14 @@ def page_context(
     context: dict[str, Any],
     doctree: nodes.document | None,
 ) -> None:
-    """Write the page's ``.ipynb`` for the download button; add a meta description."""
+    """Write the page's ``.ipynb`` for the download button; add a meta description.
+
+    A page whose navigation depth is bounded gets its whole contents panel all the same.
+    """
     if doctree is None:
         return
+    if pagename in app.config.gradwatch_navigation_tocdepth:
+        context["toc"] = complete_contents(app, pagename)
     if is_notebook(app, pagename):
         write_ipynb(app, pagename)
         context["ipynb_source"] = f"{pagename}.ipynb"  # sphinx-book-theme's download button
@@ -391,21 +396,13 @@ def bound_navigation_depth(app: Sphinx, env: Any) -> None:
             env.metadata[docname]["tocdepth"] = depth
 
 
-def complete_page_contents(
-    app: Sphinx,
-    pagename: str,
-    _templatename: str,
-    context: dict[str, Any],
-    doctree: nodes.document | None,
-) -> None:
-    """Build the contents panel of a page with a bounded navigation depth at its full depth."""
-    if doctree is None or pagename not in app.config.gradwatch_navigation_tocdepth:
-        return
+def complete_contents(app: Sphinx, pagename: str) -> str:
+    """The HTML of a page's contents panel at full depth, whatever its ``tocdepth``."""
     metadata = app.env.metadata[pagename]
     depth = metadata.pop("tocdepth", None)
     try:
         toc = document_toc(app.env, pagename, app.builder.tags)
-        context["toc"] = app.builder.render_partial(toc)["fragment"]  # type: ignore[attr-defined]
+        return str(app.builder.render_partial(toc)["fragment"])  # type: ignore[attr-defined]
     finally:
         if depth is not None:
             metadata["tocdepth"] = depth
@@ -647,7 +644,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-merge-info", merge_inputs)
     app.connect("doctree-read", add_run_note)
     app.connect("env-updated", bound_navigation_depth)
-    app.connect("html-page-context", complete_page_contents, priority=100)  # before the themes
     app.connect("html-page-context", page_context)
     app.add_config_value("gradwatch_project_root", "", "env", types=frozenset({str}))
     app.add_config_value("gradwatch_navigation_tocdepth", {}, "html", types=frozenset({dict}))
