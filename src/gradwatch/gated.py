@@ -298,7 +298,7 @@ class LSTM(_Gated):
             dc_dh, do_dh, by_dc = _lstm_factors(*gates, c[:-1][span], c[1:][span])
             for k in reversed(range(span.stop - span.start)):
                 t = span.start + k
-                dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+                dh = np.add(dh, self._dh_from_output(grad_y, t), out=dhs[t])
                 dc = dcs[t] = dc + dh * dc_dh[k]
                 np.multiply(dc[:, None, :], by_dc[k], out=da_blocks[t, :, :3])
                 np.multiply(dh, do_dh[k], out=da_blocks[t, :, 3])
@@ -433,7 +433,7 @@ class GRU(_Gated):
             by_dh = _gru_factors(r[span], z[span], n[span], hn[span], h[:-1][span])
             for k in reversed(range(span.stop - span.start)):
                 t = span.start + k
-                dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+                dh = np.add(dh, self._dh_from_output(grad_y, t), out=dhs[t])
                 np.multiply(dh[:, None, :], by_dh[k], out=input_blocks[t])
                 # At the recurrent term the same for r and z (the two terms are summed), and
                 # r times it for n, since r multiplies h W_hn + b_hn.

@@ -598,7 +598,7 @@ class RNN(Recurrent):
         dhs = np.empty_like(slope)  # dL/dh_t at every step, for the norms
         dz = np.empty_like(slope)  # gradient at each step's z_t
         for t in reversed(range(n_steps)):
-            dh = dhs[t] = dh + self._dh_from_output(grad_y, t)
+            dh = np.add(dh, self._dh_from_output(grad_y, t), out=dhs[t])
             np.multiply(dh, slope[t], out=dz[t])
             dh = np.zeros_like(dh) if self._detached(t, n_steps) else dz[t] @ self.W_hh.T
         self.hidden_grad_norms = rms_norms(dhs)
