@@ -145,7 +145,8 @@ class _AffineNormalisation(Layer):
         """Return the scaled and shifted standardised values; keep x-hat and the inverse std."""
         self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
         self._x_hat = x_hat = centred * inv_std
-        y: Array = x_hat * self.gamma + self.beta
+        y: Array = x_hat * self.gamma
+        y += self.beta
         return y
 
     def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array, Array]:
