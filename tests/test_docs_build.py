@@ -10,8 +10,9 @@ The other tests build a miniature checkout (``docs/``, ``conf/``, ``data/``, ``s
 to show that a plain rebuild re-executes a page whose conf file, package sources or declared
 input files changed and rewrites nothing when nothing changed, that ``--force`` always executes,
 that pages get one BLAS thread whoever builds, that the API page's contents panel stays complete
-while the navigation copies only three levels of it, and that the link check lists the external
-links it did not fetch.
+while the navigation copies only three levels of it, that a first build links MathJax and the
+notebook styles as a rebuild does, and that the link check lists the external links it did not
+fetch.
 
 The last tests call the site extension's hooks directly: the execution cache's database exists
 before Sphinx forks its parallel readers, numpydoc renders the same text with its template
@@ -26,6 +27,7 @@ import importlib.util
 import json
 import os
 import pickle
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -219,6 +221,22 @@ def test_the_api_page_shows_all_its_contents_and_lends_the_navigation_three_leve
     home = (html / "index.html").read_text(encoding="utf-8")
     assert "api.html" in home
     assert "Its forward method" not in home
+
+
+def test_a_first_build_links_mathjax_and_the_notebook_styles_as_every_later_one(
+    tmp_path: Path,
+) -> None:
+    # Sphinx appends a checksum to the links of static files it finds in the output folder; both
+    # files used to be copied at the end of the build, so the first build wrote other links.
+    project = make_project(tmp_path, "reads_conf.md")
+    page = project / "docs" / "index.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSome maths: $x^2$.\n", encoding="utf-8")
+    sphinx(project)
+    first = page_html(project)
+    assert re.search(r'src="_static/mathjax/tex-chtml\.js\?v=[0-9a-f]+"', first), first[:3000]
+    assert re.search(r'href="_static/mystnb\.[0-9a-f]+\.css\?v=[0-9a-f]+"', first)
+    sphinx(project, "-E")  # every page written again, into the same folder
+    assert page_html(project) == first
 
 
 def test_linkcheck_lists_the_external_links_it_did_not_fetch(tmp_path: Path) -> None:

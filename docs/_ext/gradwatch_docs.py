@@ -2,7 +2,9 @@
 
 - **Offline MathJax**: MathJax 3 is copied from the ``django-static-mathjax`` wheel (MathJax's
   own release files, Apache-2.0) into ``_static/mathjax/``; ``conf.py`` points ``mathjax_path``
-  there. No page loads anything from outside the site.
+  there. No page loads anything from outside the site. It is copied, with myst-nb's style sheet,
+  before any page is written, so that a first build links both with the checksum Sphinx adds to
+  the files it finds, as every later build does.
 - **API reference**: numpydoc headings in module docstrings become rubrics, as numpydoc
   makes them in functions' docstrings (it leaves modules alone); numpydoc's template is
   compiled once per build rather than once per docstring.
@@ -86,7 +88,7 @@ def mathjax_source() -> Path:
     return es5
 
 
-def copy_mathjax(app: Sphinx, exception: BaseException | None) -> None:
+def copy_mathjax(app: Sphinx, exception: BaseException | None = None) -> None:
     """Copy MathJax into ``_static/mathjax`` of an HTML build (once; kept across rebuilds)."""
     if exception is not None or app.builder.format != "html":
         return
@@ -105,6 +107,20 @@ def copy_mathjax(app: Sphinx, exception: BaseException | None) -> None:
     shutil.copy2(source.parent / "LICENSE", dest / "LICENSE")
     stamp.write_text(str(source), encoding="utf-8")
     logger.info("copied MathJax from %s into %s", source, dest)
+
+
+def place_linked_files_first(app: Sphinx) -> None:
+    """Put MathJax and myst-nb's style sheet into ``_static`` before any page is written.
+
+    Sphinx appends a checksum (``?v=...``) to a page's link to a static file that is in the
+    output folder when it writes the page; both files used to arrive at the end of the build,
+    so a first build linked them without it and every later build with it. In place from the
+    start, every build writes the same links.
+    """
+    copy_mathjax(app)
+    from myst_nb.sphinx_ext import add_global_html_resources
+
+    add_global_html_resources(app, None)
 
 
 # -- API reference ------------------------------------------------------------------------------
@@ -637,6 +653,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", drop_duplicate_templates, priority=900)
     app.connect("builder-inited", create_execution_cache, priority=900)  # after myst-nb's (500)
     app.connect("builder-inited", compile_numpydoc_template_once)
+    app.connect("builder-inited", place_linked_files_first)
     app.connect("autodoc-process-docstring", module_sections_as_rubrics)
     app.connect("source-read", add_inputs_cell)
     app.connect("env-get-outdated", outdated_by_inputs)
@@ -648,7 +665,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("gradwatch_project_root", "", "env", types=frozenset({str}))
     app.add_config_value("gradwatch_navigation_tocdepth", {}, "html", types=frozenset({dict}))
     app.connect("build-finished", list_external_links)
-    app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", report_execution_error)
     return {
         "version": "1.0",
