@@ -88,9 +88,9 @@ def mathjax_source() -> Path:
     return es5
 
 
-def copy_mathjax(app: Sphinx, exception: BaseException | None = None) -> None:
+def copy_mathjax(app: Sphinx) -> None:
     """Copy MathJax into ``_static/mathjax`` of an HTML build (once; kept across rebuilds)."""
-    if exception is not None or app.builder.format != "html":
+    if app.builder.format != "html":
         return
     source = mathjax_source()
     dest = Path(app.outdir) / MATHJAX_DEST
