@@ -25,7 +25,7 @@
   reason to warn that it runs "over TCP without encryption".
 - **Navigation depth**: the sidebar's navigation copies each listed page's whole table of
   contents before it keeps the titles only; for the API page (some 700 entries) that copy took
-  about 0.1 s on each of the 60 pages the site writes. ``gradwatch_navigation_tocdepth`` bounds
+  about 0.1 s on each of the 62 pages the site writes. ``gradwatch_navigation_tocdepth`` bounds
   it (as the ``tocdepth`` field does), while the page's own contents panel stays complete.
 - **Descriptions**: a page without ``myst: html_meta: description`` in its front matter gets
   ``<meta name="description">`` from its first paragraph.
