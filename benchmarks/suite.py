@@ -3,7 +3,8 @@
 Five sections, each a function that returns plain data (lists of dicts, JSON-ready):
 
 1. :func:`bench_step_floor`: one training step of an MLP (forward, MSE loss, backward; no
-   optimiser) against the same matrix products alone, and against its tanh evaluations alone.
+   optimiser) against the same matrix products alone, against its tanh evaluations alone, and
+   against the same NumPy calls in a flat loop, without the library around them.
 2. :func:`bench_torch`: the same step against PyTorch's ``torch.nn`` and ``loss.backward()``,
    when ``torch`` can be imported (it is never a dependency).
 3. :func:`bench_clip`: ``clip_by_global_norm(..., inplace=True)`` against a plain NumPy pass.
@@ -44,7 +45,9 @@ import numpy as np
 
 import gradwatch as gw
 
-SCHEMA = 3  # 2: rows say their thread count; the "layers" section. 3: the steps' tanh alone
+# 2: rows say their thread count; the "layers" section. 3: the steps' tanh alone. 4: the
+# step's NumPy calls in a flat loop (FlatStep).
+SCHEMA = 4
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 SECTIONS = ("step_floor", "layers", "torch", "clip", "memory", "site_build")
@@ -231,6 +234,21 @@ def tanh_columns(compared: Mapping[str, float], tanh: Sequence[float]) -> dict[s
     return {"tanh_ms": tanh_ms, "ratio_tanh": compared["a_ms"] / (compared["b_ms"] + tanh_ms)}
 
 
+def flat_columns(compared: Mapping[str, float], flat: Sequence[float]) -> dict[str, float]:
+    """A step row's columns for :class:`FlatStep`, timed in the rounds of :func:`compare`'s pair.
+
+    ``flat_ms``, the median of ``flat`` (seconds per call) in milliseconds, and ``ratio_flat``,
+    that median over the floor's.
+
+    Examples
+    --------
+    >>> flat_columns({"a_ms": 12.0, "b_ms": 8.0}, [0.009, 0.010, 0.011])
+    {'flat_ms': 10.0, 'ratio_flat': 1.25}
+    """
+    flat_ms = statistics.median(flat) * 1e3
+    return {"flat_ms": flat_ms, "ratio_flat": flat_ms / compared["b_ms"]}
+
+
 # -- 1. the step against its matrix products ---------------------------------------------------
 
 
@@ -325,6 +343,68 @@ class TanhPasses:
             np.tanh(z, out=a)
 
 
+class FlatStep:
+    """The NumPy calls of one library step, written out as one flat loop: a control.
+
+    For an MLP of tanh hidden layers and a linear output layer (the benchmarked networks) and
+    the MSE loss, it makes the calls :meth:`gradwatch.MLP.loss_and_grads` makes, in the same
+    order and on the same arrays' shapes and dtype, and nothing else:
+
+    - forward, per layer: ``np.matmul(x, W, out=z)``, ``z += b`` and, for a hidden layer,
+      ``np.tanh(z, out=z)``;
+    - the loss: ``diff = y_pred - y``, ``np.vdot(diff, diff)``, ``diff *= 2 / diff.size``;
+    - backward, per layer from the last: for a hidden layer the slope ``a * a`` into a new
+      array, ``1 - slope`` and ``da * slope`` in place (the output layer's ``dz`` is ``da``),
+      then ``x.T @ dz``, ``ones @ dz`` and, but for the first layer, ``dz @ W.T``.
+
+    What it leaves out is the library's structure: the layer objects and their method calls,
+    the checks of the input and of the loss's arguments, the conversions that do nothing when
+    the dtype is already right, the bookkeeping of the buffers kept from step to step, the
+    lists returned. So the step's time over this one's is what that structure costs, and this
+    one's time over :class:`MatmulFloor`'s is what NumPy's own calls cost: their fixed cost per
+    call and the elementwise passes. It writes its gradients into arrays of its own (``dW``,
+    ``db``), which a test compares with the library's, bit for bit.
+    """
+
+    def __init__(self, mlp: gw.MLP, x: np.ndarray, y: np.ndarray) -> None:
+        dtype = mlp.dtype
+        batch = x.shape[0]
+        self.x = np.asarray(x, dtype)
+        self.y = np.asarray(y, dtype)
+        self.weights = [(layer.W, layer.b) for layer in mlp.layers]
+        self.z = [np.empty((batch, layer.n_out), dtype) for layer in mlp.layers]
+        self.dx = [np.empty((batch, layer.n_in), dtype) for layer in mlp.layers]
+        self.dW = [np.empty_like(layer.W) for layer in mlp.layers]
+        self.db = [np.empty_like(layer.b) for layer in mlp.layers]
+        self.ones = np.ones(batch, dtype)
+
+    def __call__(self) -> float:
+        inputs = []
+        a = self.x
+        last = len(self.weights) - 1
+        for i, (W, b) in enumerate(self.weights):
+            inputs.append(a)
+            a = np.matmul(a, W, out=self.z[i])
+            a += b
+            if i < last:
+                np.tanh(a, out=a)
+        diff = a - self.y
+        value: float = float(np.vdot(diff, diff)) / diff.size
+        diff *= 2.0 / diff.size
+        grad = diff
+        for i in range(last, -1, -1):
+            if i < last:
+                slope = np.multiply(self.z[i], self.z[i], out=np.empty_like(self.z[i]))
+                np.subtract(1.0, slope, out=slope)
+                grad = np.multiply(grad, slope, out=slope)
+            W, _ = self.weights[i]
+            np.matmul(inputs[i].T, grad, out=self.dW[i])
+            np.matmul(self.ones, grad, out=self.db[i])
+            if i > 0:
+                grad = np.matmul(grad, W.T, out=self.dx[i])
+        return value
+
+
 def bench_step_floor(
     nets: Iterable[Net] = NETS,
     dtypes: Iterable[str] = DTYPES,
@@ -338,7 +418,9 @@ def bench_step_floor(
     The floor leaves out the first layer's ``dx``, which ``loss_and_grads`` does not compute.
     :class:`TanhPasses` runs in the same rounds: ``tanh_ms`` is what the step's tanh alone
     costs, and ``ratio_tanh`` the step's time over the products' and the tanh's together, what
-    the step costs beyond the two passes it cannot do without.
+    the step costs beyond the two passes it cannot do without. So does :class:`FlatStep`, the
+    step's NumPy calls without the library around them: ``flat_ms``, and ``ratio_flat`` its
+    time over the products'.
     ``threads`` is the BLAS thread count the process runs with (set before NumPy loads); it
     picks the targets and is written in every row.
     """
@@ -348,10 +430,11 @@ def bench_step_floor(
         for dtype in dtypes:
             mlp, x, y = make_problem(net, dtype)
             floor = MatmulFloor(mlp, net.batch, first_dx=False)
-            contenders = {
+            contenders: dict[str, Callable[[], object]] = {
                 "step": step(mlp, x, y),
                 "floor": floor,
                 "tanh": TanhPasses.of_mlp(mlp, net.batch),
+                "flat": FlatStep(mlp, x, y),
             }
             samples = interleaved(contenders, budget_s=budget_s, clock=clock)
             result = compare(samples["step"], samples["floor"])
@@ -371,6 +454,7 @@ def bench_step_floor(
                     "ratio_q1": result["ratio_q1"],
                     "ratio_q3": result["ratio_q3"],
                     **tanh_columns(result, samples["tanh"]),
+                    **flat_columns(result, samples["flat"]),
                     "rounds": result["rounds"],
                     "target": target,
                     "holds": holds(result["ratio"], target),
@@ -1058,6 +1142,8 @@ _ROW_KEYS: dict[str, tuple[str, ...]] = {
         "ratio",
         "tanh_ms",
         "ratio_tanh",
+        "flat_ms",
+        "ratio_flat",
         "rounds",
         "target",
         "holds",
@@ -1195,6 +1281,7 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
             "holds",
             "tanh (ms)",
             "step / (products + tanh)",
+            "flat loop / products",
         ]
         out["step_floor"] = (
             header,
@@ -1211,6 +1298,7 @@ def tables(results: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[s
                     _verdict(r),
                     f"{r['tanh_ms']:.3f}",
                     f"{r['ratio_tanh']:.3f}",
+                    f"{r['ratio_flat']:.3f}",
                 ]
                 for r in sections["step_floor"]["data"]
             ],

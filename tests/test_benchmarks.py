@@ -132,6 +132,31 @@ def test_tanh_passes_evaluate_the_hidden_layers_tanh() -> None:
         assert 0.5 < float(z.std()) < 1.5  # pre-activations of about unit size
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flat_step_makes_the_library_steps_calls(dtype: str) -> None:
+    # The same NumPy calls in the same order round alike: the loss and every gradient agree to
+    # the last bit. Two steps, so that the library's kept buffers are reused once.
+    mlp, x, y = suite.make_problem(TINY, dtype)
+    flat = suite.FlatStep(mlp, x, y)
+    for _ in range(2):
+        value, grads = mlp.loss_and_grads(x, y, "mse")
+        assert flat() == value
+        mine = [g for pair in zip(flat.dW, flat.db, strict=True) for g in pair]
+        assert len(mine) == len(grads)
+        for ours, theirs in zip(mine, grads, strict=True):
+            assert ours.dtype == theirs.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_flat_step_does_not_touch_the_network() -> None:
+    mlp, x, y = suite.make_problem(TINY, "float64")
+    before = [p.copy() for p in mlp.params()]
+    grads_before = [g.copy() for g in mlp.grads()]
+    suite.FlatStep(mlp, x, y)()
+    for now, then in zip(mlp.params() + mlp.grads(), before + grads_before, strict=True):
+        np.testing.assert_array_equal(now, then)
+
+
 # -- timing and statistics --------------------------------------------------------------------
 
 
@@ -295,6 +320,8 @@ def test_small_run_is_valid_and_renders(small_results: dict[str, object]) -> Non
     assert row["tanh_ms"] > 0
     assert math.isclose(row["ratio_tanh"], row["step_ms"] / (row["floor_ms"] + row["tanh_ms"]))
     assert row["ratio_tanh"] < row["ratio"]
+    assert row["flat_ms"] > 0
+    assert math.isclose(row["ratio_flat"], row["flat_ms"] / row["floor_ms"])
     text = suite.report(small_results)
     assert "(t) 3 x 16, 8 " in text
     assert "skipped, not here" in text
