@@ -348,7 +348,7 @@ class FlatStep:
 
     For an MLP of tanh hidden layers and a linear output layer (the benchmarked networks) and
     the MSE loss, it makes the calls :meth:`gradwatch.MLP.loss_and_grads` makes, in the same
-    order and on the same arrays' shapes and dtype, and nothing else:
+    order, on arrays of the same shapes and dtype, and nothing else:
 
     - forward, per layer: ``np.matmul(x, W, out=z)``, ``z += b`` and, for a hidden layer,
       ``np.tanh(z, out=z)``;
