@@ -334,8 +334,10 @@ def test_bad_options_and_arguments() -> None:
         gw.init.uniform((3, 2), a=1.0, b=0.0, rng=0)
     with pytest.raises(ValueError, match="shape"):
         gw.init.xavier_uniform((3,), rng=0)
-    with pytest.raises(TypeError, match="shape"):
+    with pytest.raises(ValueError, match=r"non-negative ints, got \(3, -2\)"):
         gw.init.normal((3, -2), rng=0)
+    with pytest.raises(TypeError, match=r"non-negative ints, got \(3, 2.0\)"):
+        gw.init.normal((3, 2.0), rng=0)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="dtype"):
         gw.init.zeros((3, 2), dtype=np.int64)
 

@@ -160,9 +160,11 @@ def _check_shape(shape: object) -> Shape:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     if not isinstance(shape, (tuple, list)) or not all(
-        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape
     ):
         raise TypeError(f"shape must be a tuple of non-negative ints, got {shape!r}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"shape must be a tuple of non-negative ints, got {shape!r}")
     return tuple(int(n) for n in shape)
 
 
