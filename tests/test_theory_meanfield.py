@@ -110,6 +110,8 @@ def test_divergence_and_bad_input() -> None:
         gw.theory.gaussian_expectation(np.square, -1.0)
     with pytest.raises(ValueError, match="n_points"):
         gw.theory.gaussian_expectation(np.square, 1.0, n_points=1)
+    with pytest.raises(TypeError, match="f must be a function of an array, got str"):
+        gw.theory.gaussian_expectation("square", 1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_iter"):
         gw.theory.q_fixed_point("tanh", 1.0, max_iter=0)
     with pytest.raises(ValueError, match="depth"):

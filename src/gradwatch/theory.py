@@ -320,6 +320,13 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
     ndarray, shape of ``q``
         :math:`\mathbb E[f(\sqrt q\, z)]` for each variance in ``q``.
 
+    Raises
+    ------
+    TypeError
+        If ``f`` is not callable.
+    ValueError
+        If ``q`` holds a negative or non-finite variance, or ``n_points`` is below 2.
+
     Examples
     --------
     >>> import numpy as np
@@ -327,6 +334,8 @@ def gaussian_expectation(f: Any, q: float | Array, n_points: int = 101) -> Array
     >>> round(float(gw.theory.gaussian_expectation(np.square, 2.0)), 12)  # E[(sqrt 2 z)^2]
     2.0
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function of an array, got {type(f).__name__}")
     points = check_positive_int(n_points, "n_points")
     if points < 2:
         raise ValueError(f"n_points must be at least 2, got {n_points!r}")
