@@ -88,12 +88,14 @@ def test_load_checks_types_and_fills_defaults(square: Any, tmp_path: Path) -> No
     ("settings", "error", "message"),
     [
         ("n = -5", ValueError, "setting 'n' = -5: expected a positive number"),
-        ('n = "3"', TypeError, "setting 'n' = '3': expected a int"),
+        ('n = "3"', TypeError, "setting 'n' = '3': expected an integer"),
+        ('n = 3\nsizes = [2, "3"]', TypeError, "setting 'sizes[1]' = '3': expected an integer"),
+        ("n = 3\nsizes = 2", TypeError, "setting 'sizes' = 2: expected a list of integers"),
         ("n = 3\nsizes = [4, 0]", ValueError, "setting 'sizes[1]' = 0"),
         ("n = 3\nsizes = []", ValueError, "setting 'sizes' = []: expected a non-empty list"),
         ('n = 3\nactivation = "foo"', ValueError, "setting 'activation' = 'foo'"),
         ("n = 3\nm = 1", ValueError, "unknown setting 'm'; expected one of: n, scale"),
-        ("scale = 2", ValueError, "missing setting 'n'"),
+        ("scale = 2", ValueError, "missing setting 'n' (expected an integer)"),
         ("n = true", TypeError, "setting 'n' = True"),
     ],
 )

@@ -356,12 +356,24 @@ def activation(key: str, value: object) -> None:
         require(item in known, where, item, f"one of: {', '.join(known)}")
 
 
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+_PLURALS = {int: "integers", float: "numbers", str: "strings", bool: "true or false values"}
+
+
 def _type_name(expected: Any) -> str:
+    """Return what a setting of type ``expected`` must be, in words: "an integer", ...
+
+    Examples
+    --------
+    >>> _type_name(int), _type_name(list[float]), _type_name(int | str)
+    ('an integer', 'a list of numbers', 'an integer or a string')
+    """
     if typing.get_origin(expected) is list:
         (item,) = typing.get_args(expected)
-        return f"a list of {_type_name(item)}"
-    names = {int: "int", float: "number", str: "string", bool: "true or false"}
-    return names.get(expected, str(expected))
+        return f"a list of {_PLURALS.get(item, str(item))}"
+    if isinstance(expected, types.UnionType):
+        return " or ".join(_type_name(option) for option in typing.get_args(expected))
+    return _TYPE_NAMES.get(expected, str(expected))
 
 
 def _convert(value: Any, expected: Any, where: str) -> Any:
@@ -377,7 +389,7 @@ def _convert(value: Any, expected: Any, where: str) -> Any:
                 return _convert(value, option, where)
             except TypeError:
                 continue
-        raise TypeError(f"setting {where!r} = {value!r}: expected {expected}")
+        raise TypeError(f"setting {where!r} = {value!r}: expected {_type_name(expected)}")
     if expected is float and _is_number(value):
         return float(value)
     if expected is int and isinstance(value, int) and not isinstance(value, bool):
@@ -386,7 +398,7 @@ def _convert(value: Any, expected: Any, where: str) -> Any:
         return value
     if expected not in (int, float, str, bool):
         raise TypeError(f"unsupported type {expected!r} for setting {where!r}")
-    raise TypeError(f"setting {where!r} = {value!r}: expected a {_type_name(expected)}")
+    raise TypeError(f"setting {where!r} = {value!r}: expected {_type_name(expected)}")
 
 
 def make_settings(cls: type[_SettingsT], raw: Mapping[str, Any], source: str) -> _SettingsT:
@@ -451,7 +463,7 @@ def make_settings(cls: type[_SettingsT], raw: Mapping[str, Any], source: str) ->
             no_default = spec.default is dataclasses.MISSING
             if no_default and spec.default_factory is dataclasses.MISSING:
                 expected = _type_name(hints[name])
-                raise ValueError(f"{source}: missing setting {name!r} (expected a {expected})")
+                raise ValueError(f"{source}: missing setting {name!r} (expected {expected})")
             continue
         try:
             checked[name] = _convert(raw[name], hints[name], name)
