@@ -238,6 +238,48 @@ def test_no_floating_point_errors_at_extremes(
         assert out.dtype == dtype
 
 
+@pytest.mark.parametrize(("name", "options"), VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_no_floating_point_errors_up_to_the_largest_value_of_the_dtype(
+    name: str, options: dict[str, float], dtype: type
+) -> None:
+    # float16 included (mixed precision runs its forward pass in it): its largest value is
+    # 65504, so a cube or an exp of a moderate input overflows. Every activation's value and
+    # slope stay finite and warning-free, but SELU's value beyond the largest value over its
+    # scale (the exact result is above the dtype's range: inf, as in PyTorch).
+    act = make(name, options)
+    largest = float(np.finfo(dtype).max)
+    z = np.array([-largest, -largest / 2, -1e4, -50.0, 0.0, 50.0, 1e4, largest / 2, largest])
+    z = np.clip(z, -largest, largest).astype(dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        a = act(z)
+        d = act.derivative(z)
+        d_out = act.derivative_from_output(a) if act.uses_output else d
+    beyond = np.zeros(z.shape, bool)
+    if name == "selu":
+        beyond = z > largest / gw.activations.SELU.SCALE
+    np.testing.assert_array_equal(a[beyond], np.inf)
+    for out in (a[~beyond], d, d_out[~beyond]):
+        assert np.all(np.isfinite(out)), (name, z, out)
+    assert a.dtype == d.dtype == d_out.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_clamp_changes_no_value(dtype: type) -> None:
+    # The tanh inside GELU is +-1 to the last bit from |z| = 7.3 on, so clamping z at 20 before
+    # the cube gives the values and slopes of the same formula clamped far out, at 1e4.
+    gelu = gw.activations.GELU()
+    z = np.concatenate([np.linspace(-60.0, 60.0, 12_001), [-1e4, -500.0, 500.0, 1e4]])
+    z = z.astype(dtype)
+    c, k = gelu._C, gelu._K
+    zc = np.clip(z, -1e4, 1e4)
+    t = np.tanh(c * (zc + k * zc * zc * zc))
+    np.testing.assert_array_equal(gelu(z), (0.5 * z * (1.0 + t)).astype(dtype))
+    slope = c * (1.0 + 3.0 * k * zc * zc)
+    expected = (0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * slope).astype(dtype)
+    np.testing.assert_array_equal(gelu.derivative(z), expected)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_values_in_the_limits(dtype: type) -> None:
     z = np.array([-1e4, 1e4], dtype=dtype)

@@ -534,8 +534,13 @@ class SELU(ELU):
         return 0.75
 
     def __call__(self, z: Array) -> Array:
-        """Apply the activation elementwise; same shape and dtype as ``z``."""
-        return (super().__call__(z) * self.SCALE).astype(z.dtype, copy=False)
+        r"""Apply the activation elementwise; same shape and dtype as ``z``.
+
+        :math:`\lambda z` exceeds the dtype's largest value when ``z`` is within 5% of it: the
+        result is then ``inf``, as in PyTorch, without a warning.
+        """
+        with np.errstate(over="ignore"):
+            return (super().__call__(z) * self.SCALE).astype(z.dtype, copy=False)
 
     def derivative(self, z: Array) -> Array:
         r""":math:`\lambda` for :math:`z > 0`, :math:`\lambda \alpha e^z` otherwise."""
@@ -613,10 +618,12 @@ class GELU(Activation):
     name = "gelu"
     _C: ClassVar[float] = math.sqrt(2.0 / math.pi)
     _K: ClassVar[float] = 0.044715
+    # The tanh below is +-1 to the last bit of float64 from |z| = 7.3 on; clamping z at 20 keeps
+    # z**3 (8000 at most) finite in every dtype, float16 included, and changes no result.
+    _CLAMP: ClassVar[float] = 20.0
 
     def _inner(self, z: Array) -> Array:
-        # Clamping keeps z**3 finite for huge inputs; tanh is already +-1 long before |z| = 1e4.
-        zc = np.clip(z, -1e4, 1e4)
+        zc = np.clip(z, -self._CLAMP, self._CLAMP)
         return np.tanh(self._C * (zc + self._K * zc * zc * zc))
 
     def __call__(self, z: Array) -> Array:
@@ -626,7 +633,7 @@ class GELU(Activation):
     def derivative(self, z: Array) -> Array:
         r""":math:`\tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}(1 + 3 \cdot 0.044715 z^2)`."""
         t = self._inner(z)
-        zc = np.clip(z, -1e4, 1e4)
+        zc = np.clip(z, -self._CLAMP, self._CLAMP)
         slope = self._C * (1.0 + 3.0 * self._K * zc * zc)
         return (0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * slope).astype(z.dtype, copy=False)
 
