@@ -238,6 +238,41 @@ def test_float32_stays_float32(cls: type[gw.LayerNorm], rng: np.random.Generator
 
 
 @pytest.mark.parametrize("cls", [gw.LayerNorm, gw.BatchNorm])
+@pytest.mark.parametrize("training", [True, False])
+def test_float16_computes_in_float32_and_rounds(
+    cls: type[gw.LayerNorm], training: bool, rng: np.random.Generator
+) -> None:
+    # Values a few hundred apart: their float16 variance (over 65504) would overflow and give
+    # zeros. As in PyTorch, a float16 layer computes in float32 and rounds what it returns, so
+    # everything equals the float64 layer's result on the same inputs, rounded to float16.
+    x = (300.0 * rng.normal(size=(64, 16))).astype(np.float16)
+    dy = rng.normal(size=(64, 16)).astype(np.float16)
+    gamma = (1.0 + 0.1 * rng.normal(size=16)).astype(np.float16)
+    beta = (0.1 * rng.normal(size=16)).astype(np.float16)
+    half, exact = cls(16, dtype=np.float16), cls(16)
+    for norm in (half, exact):
+        norm.gamma[:], norm.beta[:] = gamma, beta
+        if isinstance(norm, gw.BatchNorm) and not training:
+            norm.running_mean[:], norm.running_var[:] = 20.0, 4e4  # a variance float16 holds
+            norm.eval()
+    y_half, y_exact = (n.forward(x.astype(n.dtype)) for n in (half, exact))
+    dx_half, dx_exact = (n.backward(dy.astype(n.dtype)) for n in (half, exact))
+    pairs = [
+        (y_half, y_exact),
+        (dx_half, dx_exact),
+        (half.dgamma, exact.dgamma),
+        (half.dbeta, exact.dbeta),
+    ]
+    if isinstance(half, gw.BatchNorm):
+        pairs += [(half.running_mean, exact.running_mean), (half.running_var, exact.running_var)]
+    for ours, reference in pairs:
+        assert ours.dtype == np.float16
+        scale = np.max(np.abs(reference))
+        assert scale > 0
+        assert np.max(np.abs(ours - reference)) <= 2.0**-10 * scale  # one float16 rounding
+
+
+@pytest.mark.parametrize("cls", [gw.LayerNorm, gw.BatchNorm])
 def test_params_grads_and_names(cls: type[gw.LayerNorm]) -> None:
     norm = cls(3)
     assert norm.param_names() == ["gamma", "beta"]

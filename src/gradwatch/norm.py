@@ -20,7 +20,7 @@ normalised layer's gradient never has a component that would only shift or resca
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -81,6 +81,16 @@ def standardise_backward(
     return delta
 
 
+def _widened(a: Array) -> Array:
+    """Return ``a`` in float32 if it is float16 (as PyTorch computes these layers), else ``a``.
+
+    A float16 variance overflows once the values are a few hundred apart (its largest value is
+    65504), and its sums over a batch or a row lose the low digits; PyTorch computes both
+    layers' statistics and gradients in float32 for float16 tensors and rounds the results.
+    """
+    return a.astype(np.promote_types(a.dtype, np.float32), copy=False)
+
+
 def _mean(a: Array, axis: int) -> Array:
     """``a.mean(axis, keepdims=True)`` without its Python overhead (these arrays are small)."""
     total: Array = np.add.reduce(a, axis=axis, keepdims=True)
@@ -98,6 +108,18 @@ def _moments(x: Array, axis: int) -> tuple[Array, Array, Array]:
     return mean, centred, _mean(centred * centred, axis)
 
 
+class _AffineGrads(NamedTuple):
+    """What the backward passes of both layers share, all in the computing dtype."""
+
+    dy: Array  # dL/dy, checked
+    x_hat: Array
+    inv_std: Array
+    delta: Array  # dy * gamma, dL/dx-hat: a new array, which the backward pass may overwrite
+    dy_x_hat: Array  # dy * x_hat
+    sum_dy: Array  # over the samples: dbeta before its rounding to the parameters' dtype
+    sum_dy_x_hat: Array  # likewise, dgamma
+
+
 class _AffineNormalisation(Layer):
     """Shared parts: the widths, the affine parameters and their gradients."""
 
@@ -111,6 +133,7 @@ class _AffineNormalisation(Layer):
         self.dbeta: Array = np.zeros_like(self.beta)
         self._x_hat: Array | None = None
         self._inv_std: Array | None = None
+        self._out_dtype: np.dtype[Any] = self.dtype  # of the last forward's output, and of dx
 
     @property
     def n_in(self) -> int:
@@ -142,33 +165,56 @@ class _AffineNormalisation(Layer):
             )
 
     def _standardise(self, centred: Array, variance: Array) -> Array:
-        """Return the scaled and shifted standardised values; keep x-hat and the inverse std."""
+        """Return the scaled and shifted standardised values; keep x-hat and the inverse std.
+
+        ``centred`` and ``variance`` are in the computing dtype (:func:`_widened`); the output
+        is rounded to ``_out_dtype``, which :meth:`forward` sets.
+        """
         self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
         self._x_hat = x_hat = centred * inv_std
         y: Array = x_hat * self.gamma
         y += self.beta
-        return y
+        return y.astype(self._out_dtype, copy=False)
 
-    def _affine_backward(self, dy: Array) -> tuple[Array, Array, Array, Array]:
-        """Set ``dgamma``, ``dbeta``; return x-hat, the inverse std, dy x-hat and dy gamma.
+    def _start_forward(self, x: Array) -> Array:
+        """Check ``x``, set the output's dtype (that of ``x`` with the parameters'), widen ``x``."""
+        self._check(x)
+        self._out_dtype = np.result_type(x, self.gamma)
+        return _widened(x)
+
+    def _affine_backward(self, dy: Array) -> _AffineGrads:
+        """Check ``dy``, set ``dgamma`` and ``dbeta``, and return what both layers' backward use.
 
         ``dy * gamma`` is the gradient at x-hat, a new array; ``dy * x_hat`` is summed over the
-        samples into ``dgamma``.
+        samples into ``dgamma``, ``dy`` into ``dbeta``. The sums are also returned in the
+        computing dtype (:func:`_widened`), before ``dgamma`` and ``dbeta`` round them to the
+        parameters' dtype.
         """
         if self._x_hat is None or self._inv_std is None:
             raise RuntimeError(
                 f"backward called before forward: run forward(x) first ({type(self).__name__})"
             )
-        dy = as_float_array(dy, "dy")
-        if dy.shape != self._x_hat.shape:
+        grad = as_float_array(dy, "dy")
+        if grad.shape != self._x_hat.shape:
             raise ValueError(
-                f"dy has shape {dy.shape} but the last forward output has shape "
+                f"dy has shape {grad.shape} but the last forward output has shape "
                 f"{self._x_hat.shape} ({type(self).__name__})"
             )
-        dy_x_hat = dy * self._x_hat
-        np.add.reduce(dy_x_hat, axis=0, out=self.dgamma)
-        np.add.reduce(dy, axis=0, out=self.dbeta)
-        return self._x_hat, self._inv_std, dy_x_hat, dy * self.gamma
+        grad = _widened(grad)
+        dy_x_hat = grad * self._x_hat
+        sum_dy_x_hat = np.add.reduce(dy_x_hat, axis=0)
+        sum_dy = np.add.reduce(grad, axis=0)
+        self.dgamma[...] = sum_dy_x_hat
+        self.dbeta[...] = sum_dy
+        return _AffineGrads(
+            dy=grad,
+            x_hat=self._x_hat,
+            inv_std=self._inv_std,
+            delta=grad * self.gamma,
+            dy_x_hat=dy_x_hat,
+            sum_dy=sum_dy,
+            sum_dy_x_hat=sum_dy_x_hat,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.n}, eps={self.eps:g}, dtype={self.dtype.name})"
@@ -192,6 +238,9 @@ class LayerNorm(_AffineNormalisation):
     eps : float, default 1e-5
         Added to the variance; positive.
     dtype : numpy floating dtype, default float64
+        Of the parameters and their gradients. A float16 layer computes in float32 and rounds
+        its output, ``dx`` and the gradients to float16, as PyTorch does: a float16 variance
+        overflows once the values are a few hundred apart.
 
     Attributes
     ----------
@@ -233,8 +282,7 @@ class LayerNorm(_AffineNormalisation):
         ValueError
             If ``x`` does not have ``n`` columns.
         """
-        self._check(x)
-        _, centred, variance = _moments(x, 1)
+        _, centred, variance = _moments(self._start_forward(x), 1)
         return self._standardise(centred, variance)
 
     def backward(self, dy: Array, /) -> Array:
@@ -245,12 +293,14 @@ class LayerNorm(_AffineNormalisation):
         RuntimeError
             If :meth:`forward` has not been called.
         """
-        x_hat, inv_std, dy_x_hat, delta = self._affine_backward(dy)
+        g = self._affine_backward(dy)
         # The means over the features of delta = dy gamma and of delta x_hat are products with
         # gamma (one matrix-vector product each), so neither is formed as an array.
-        mean_delta = (dy @ self.gamma)[:, None] / self.n
-        mean_projection = (dy_x_hat @ self.gamma)[:, None] / self.n
-        return standardise_backward(delta, x_hat, inv_std, mean_delta, mean_projection)
+        gamma = _widened(self.gamma)
+        mean_delta = (g.dy @ gamma)[:, None] / self.n
+        mean_projection = (g.dy_x_hat @ gamma)[:, None] / self.n
+        dx = standardise_backward(g.delta, g.x_hat, g.inv_std, mean_delta, mean_projection)
+        return dx.astype(self._out_dtype, copy=False)
 
 
 class BatchNorm(_AffineNormalisation):
@@ -335,7 +385,7 @@ class BatchNorm(_AffineNormalisation):
             If ``x`` does not have ``n`` columns, or has one row in training mode (a batch of
             one sample has no variance to standardise with).
         """
-        self._check(x)
+        x = self._start_forward(x)
         if self.training:
             n_samples = x.shape[0]
             if n_samples < 2:
@@ -350,8 +400,8 @@ class BatchNorm(_AffineNormalisation):
             self.running_var *= 1.0 - m
             self.running_var += (m * n_samples / (n_samples - 1)) * variance[0]
         else:
-            centred = x - self.running_mean
-            variance = self.running_var
+            centred = x - _widened(self.running_mean)
+            variance = _widened(self.running_var)
         self._batch_statistics = self.training
         return self._standardise(centred, variance)
 
@@ -368,16 +418,18 @@ class BatchNorm(_AffineNormalisation):
         RuntimeError
             If :meth:`forward` has not been called.
         """
-        x_hat, inv_std, _, delta = self._affine_backward(dy)
+        g = self._affine_backward(dy)
         if not self._batch_statistics:
-            delta *= inv_std
-            return delta
+            g.delta[...] *= g.inv_std
+            return g.delta.astype(self._out_dtype, copy=False)
         # The means over the samples of delta = dy gamma and of delta x_hat are gamma times the
         # sums just taken for dbeta and dgamma.
-        n_samples = dy.shape[0]
-        mean_delta = self.gamma * self.dbeta / n_samples
-        mean_projection = self.gamma * self.dgamma / n_samples
-        return standardise_backward(delta, x_hat, inv_std, mean_delta, mean_projection)
+        n_samples = g.dy.shape[0]
+        gamma = _widened(self.gamma)
+        mean_delta = gamma * g.sum_dy / n_samples
+        mean_projection = gamma * g.sum_dy_x_hat / n_samples
+        dx = standardise_backward(g.delta, g.x_hat, g.inv_std, mean_delta, mean_projection)
+        return dx.astype(self._out_dtype, copy=False)
 
     def __repr__(self) -> str:
         return (
