@@ -295,6 +295,24 @@ def test_global_norm_float32_beyond_the_float32_range() -> None:
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_clip_by_norm_beyond_the_range_of_the_dtype(dtype: type, p: float) -> None:
+    # Each array's sum of squares (or of powers) overflows its dtype while its norm does not:
+    # float16 from entries of a few hundred. The norm is taken again on the scaled array, with
+    # no warning (filterwarnings = error) and the exact clipped values.
+    big = float(np.finfo(dtype).max) / 4
+    grads = [np.array([big, -big], dtype=dtype), np.array([3.0, 4.0], dtype=dtype)]
+    clipped = gw.clip.clip_by_norm(grads, max_norm=1.0, norm_type=p)
+    unit = 2.0 ** (-1.0 / p)  # |entry| / the norm of (big, -big), the same for every big
+    np.testing.assert_allclose(
+        clipped[0], [unit, -unit], rtol=2e-3 if dtype == np.float16 else 1e-6
+    )
+    norm_34 = float(np.linalg.norm([3.0, 4.0], ord=p))
+    np.testing.assert_allclose(clipped[1], np.array([3.0, 4.0]) / norm_34, rtol=2e-3)
+    assert all(c.dtype == dtype for c in clipped)
+
+
 def test_max_norm_inf_never_clips(rng: np.random.Generator) -> None:
     grads = make_grads(rng, scale=1e6)
     clipped, _ = gw.clip.clip_by_global_norm(grads, INF)

@@ -112,15 +112,21 @@ def _times_root(largest: float, total: float, norm_type: float) -> float:
 
 
 def _array_norm(g: Array, norm_type: float) -> float:
-    """Norm of one array seen as a flat vector."""
+    """Norm of one array seen as a flat vector.
+
+    A sum of squares (or of powers) that overflows in the array's dtype is taken again on the
+    scaled array (:func:`_two_norm`, :func:`_power_norm`), so NumPy's overflow warning of the
+    first pass is silenced here: it would report a problem already handled.
+    """
     if g.size == 0:
         return 0.0
     flat = g.reshape(-1)
-    if norm_type == 2.0:
-        return _two_norm(flat)
-    if math.isinf(norm_type):
-        return float(np.max(np.abs(flat)))
-    return _power_norm(flat, norm_type)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if norm_type == 2.0:
+            return _two_norm(flat)
+        if math.isinf(norm_type):
+            return float(np.max(np.abs(flat)))
+        return _power_norm(flat, norm_type)
 
 
 def _combine(norms: Sequence[float], norm_type: float) -> float:
