@@ -434,6 +434,22 @@ def test_adaptive_clip_units_are_columns() -> None:
     assert gw.clip.adaptive_clip([], []) == []
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_adaptive_clip_where_squares_overflow_the_dtype(dtype: type) -> None:
+    # Units whose sums of squares overflow the dtype (float16: entries of a few hundred) have
+    # finite norms all the same; an inf norm would clip the gradient to zero.
+    big = float(np.finfo(dtype).max) / 4
+    W = np.array([[big, 1.0], [big, 1.0]], dtype=dtype)  # column norms big * sqrt(2) and sqrt(2)
+    dW = np.array([[big, 0.0], [0.0, 0.0]], dtype=dtype)  # column norms big and 0
+    b, db = np.array([big, big], dtype=dtype), np.array([big, 0.0], dtype=dtype)
+    clipped_W, clipped_b = gw.clip.adaptive_clip([W, b], [dW, db], clipping=0.5)
+    # Column 0 and b: at most 0.5 * big * sqrt(2) = 0.707 big, the gradient's norm is big.
+    rtol = 2e-3 if dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(clipped_W[:, 0], [np.sqrt(0.5) * big, 0.0], rtol=rtol)
+    np.testing.assert_allclose(clipped_b, [np.sqrt(0.5) * big, 0.0], rtol=rtol)
+    assert clipped_W.dtype == clipped_b.dtype == dtype
+
+
 def test_adaptive_clip_skip_leaves_the_flagged_gradients_alone(rng: np.random.Generator) -> None:
     # Brock et al.'s published form: the final layer unclipped; here also every (zero) bias.
     params = [rng.normal(size=(4, 3)), np.zeros(3), rng.normal(size=(3, 1)), np.zeros(1)]

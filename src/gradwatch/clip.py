@@ -65,7 +65,8 @@ def _two_norm(flat: Array) -> float:
     does (float32: entries near 1e19) and underflows for tiny entries. Only then, or for a
     nan or inf, is the norm taken again on the array divided by its largest entry.
     """
-    squares = _sum_of_squares(flat)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
+        squares = _sum_of_squares(flat)
     info = np.finfo(flat.dtype)
     if math.isfinite(squares) and squares >= flat.size * float(info.tiny / info.eps):
         return math.sqrt(squares)
@@ -84,9 +85,10 @@ def _power_norm(flat: Array, norm_type: float) -> float:
     inf) is it taken again on the array divided by its largest entry.
     """
     powered = np.abs(flat)
-    if norm_type != 1.0:
-        np.power(powered, norm_type, out=powered)
-    total = float(np.sum(powered))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
+        if norm_type != 1.0:
+            np.power(powered, norm_type, out=powered)
+        total = float(np.sum(powered))
     info = np.finfo(flat.dtype)
     if math.isfinite(total) and total >= flat.size * float(info.tiny / info.eps):
         return total if norm_type == 1.0 else _times_root(1.0, total, norm_type)
@@ -112,21 +114,15 @@ def _times_root(largest: float, total: float, norm_type: float) -> float:
 
 
 def _array_norm(g: Array, norm_type: float) -> float:
-    """Norm of one array seen as a flat vector.
-
-    A sum of squares (or of powers) that overflows in the array's dtype is taken again on the
-    scaled array (:func:`_two_norm`, :func:`_power_norm`), so NumPy's overflow warning of the
-    first pass is silenced here: it would report a problem already handled.
-    """
+    """Norm of one array seen as a flat vector."""
     if g.size == 0:
         return 0.0
     flat = g.reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if norm_type == 2.0:
-            return _two_norm(flat)
-        if math.isinf(norm_type):
-            return float(np.max(np.abs(flat)))
-        return _power_norm(flat, norm_type)
+    if norm_type == 2.0:
+        return _two_norm(flat)
+    if math.isinf(norm_type):
+        return float(np.max(np.abs(flat)))
+    return _power_norm(flat, norm_type)
 
 
 def _combine(norms: Sequence[float], norm_type: float) -> float:
@@ -357,11 +353,26 @@ def clip_by_norm(
 
 
 def _unit_norms(array: Array) -> Array:
-    """Norm of each unit: a column of a matrix (one output unit), the whole of a vector."""
-    if array.ndim <= 1:
-        return np.asarray(np.linalg.norm(array.reshape(-1)), dtype=array.dtype)
-    axes = tuple(range(array.ndim - 1))
-    return np.asarray(np.sqrt(np.sum(array * array, axis=axes, keepdims=True)), dtype=array.dtype)
+    """Norm of each unit: a column of a matrix (one output unit), the whole of a vector.
+
+    In float32 at least: float16 squares overflow from entries of 256 on, and a norm of inf
+    would clip the unit's gradient to zero. A unit whose sum of squares still overflows is
+    taken again divided by its largest entry, as :func:`_two_norm` does for a whole array.
+    """
+    wide = array.astype(np.promote_types(array.dtype, np.float32), copy=False)
+    if wide.ndim <= 1:
+        return np.asarray(_two_norm(wide.reshape(-1)), dtype=wide.dtype)
+    axes = tuple(range(wide.ndim - 1))
+    with np.errstate(over="ignore"):
+        squares = np.sum(wide * wide, axis=axes, keepdims=True)
+        if not np.isinf(squares).any():
+            roots: Array = np.sqrt(squares)
+            return roots
+        largest = np.max(np.abs(wide), axis=axes, keepdims=True)
+        scale = np.where(np.isinf(squares) & np.isfinite(largest), largest, 1.0)
+        scaled = wide / scale  # entries in [-1, 1] in the units that overflowed
+        norms: Array = scale * np.sqrt(np.sum(scaled * scaled, axis=axes, keepdims=True))
+        return norms
 
 
 def _skip_mask(skip: Sequence[bool] | None, n_grads: int) -> list[bool]:
