@@ -628,3 +628,24 @@ def test_diagnose_reports_per_block() -> None:
     assert len(result.stats) == len(result.report.layer_verdicts) == len(net.layers)
     assert len(result.activations) == len(net.layers)
     assert result.history.steps == 2
+
+
+def test_float16_norms_and_spreads_are_taken_in_float32(rng: np.random.Generator) -> None:
+    # Gradients of a few hundred to a few thousand: their float16 squares overflow (65504 is
+    # float16's largest value), their norms do not. The diagnostics and train()'s records take
+    # norms and standard deviations of float16 arrays in float32.
+    x = (50.0 * rng.normal(size=(32, 8))).astype(np.float16)
+    y = (500.0 * rng.normal(size=(32, 1))).astype(np.float16)
+    net = gw.MLP([8, 16, 1], dtype=np.float16, seed=0)
+    net.loss_and_grads(x, y)
+    expected = [float(np.linalg.norm(layer.dW.astype(np.float64))) for layer in net.layers]
+    assert min(expected) > 256  # every sum of squares is beyond float16's range
+    np.testing.assert_allclose(gw.diagnostics.weight_grad_norms(net), expected, rtol=1e-6)
+    stats = gw.diagnostics.layer_stats(net, x, y)
+    np.testing.assert_allclose(stats.grad_norm, expected, rtol=1e-6)
+    assert np.all(np.isfinite(stats.delta_norm))
+    assert np.all(np.isfinite(stats.grad_data))
+    assert np.all(stats.grad_data > 0)
+    fresh = gw.MLP([8, 16, 1], dtype=np.float16, seed=0)
+    history = gw.train(fresh, x, y, optimizer=gw.optim.SGD(lr=1e-9), steps=1)
+    np.testing.assert_allclose(history.layer_grad_norms[0], expected, rtol=1e-6)

@@ -108,6 +108,16 @@ def check_same_structure(
             )
 
 
+def widened(array: Array) -> Array:
+    """Return ``array`` in float32 if it is float16, else ``array`` itself (no copy).
+
+    For what is computed from float16 values rather than stored in float16: statistics,
+    norms and sums. A float16 square overflows from 256 on (its largest value is 65504) and a
+    float16 sum loses the low digits; PyTorch computes such reductions in float32 too.
+    """
+    return array.astype(np.promote_types(array.dtype, np.float32), copy=False)
+
+
 def make_rng(rng: object, name: str = "rng") -> np.random.Generator:
     """Return a Generator from a Generator or an integer seed; anything else is an error."""
     if isinstance(rng, np.random.Generator):

@@ -37,6 +37,7 @@ from gradwatch._validation import (
     check_positive,
     check_same_structure,
     check_writeable,
+    widened,
 )
 
 __all__ = ["adaptive_clip", "clip_by_global_norm", "clip_by_norm", "clip_by_value", "global_norm"]
@@ -359,7 +360,7 @@ def _unit_norms(array: Array) -> Array:
     would clip the unit's gradient to zero. A unit whose sum of squares still overflows is
     taken again divided by its largest entry, as :func:`_two_norm` does for a whole array.
     """
-    wide = array.astype(np.promote_types(array.dtype, np.float32), copy=False)
+    wide = widened(array)
     if wide.ndim <= 1:
         return np.asarray(_two_norm(wide.reshape(-1)), dtype=wide.dtype)
     axes = tuple(range(wide.ndim - 1))

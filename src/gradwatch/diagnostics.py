@@ -37,6 +37,7 @@ from gradwatch._validation import (
     check_positive,
     check_positive_int,
     make_rng,
+    widened,
 )
 from gradwatch.layers import ActivationLayer, Dense, Layer, Residual
 from gradwatch.network import MLP, Sequential
@@ -564,7 +565,7 @@ def backprop_norms(
     """
     passed = _run(net, x, dy=dy, seed=seed)
     n_samples = max(passed.x.shape[0], 1)
-    return np.asarray([float(np.linalg.norm(g)) / np.sqrt(n_samples) for g in passed.da])
+    return np.asarray([float(np.linalg.norm(widened(g))) / np.sqrt(n_samples) for g in passed.da])
 
 
 def weight_grad_norms(net: Any) -> Array:
@@ -593,10 +594,10 @@ def weight_grad_norms(net: Any) -> Array:
     (3,)
     """
     if _is_plain(net):
-        return np.asarray([float(np.linalg.norm(layer.dW)) for layer in net.layers])
+        return np.asarray([float(np.linalg.norm(widened(layer.dW))) for layer in net.layers])
     return np.asarray(
         [
-            float(np.linalg.norm(_joined(_matrices(block.params(), block.grads()))))
+            float(np.linalg.norm(widened(_joined(_matrices(block.params(), block.grads())))))
             for block in net.layers
         ]
     )
@@ -828,8 +829,8 @@ def _one_step(
 
 
 def _std(a: Array) -> float:
-    """Return the standard deviation of the entries; 0 for no entries."""
-    return float(np.std(a)) if a.size else 0.0
+    """Return the standard deviation of the entries (float16 in float32); 0 for no entries."""
+    return float(np.std(widened(a))) if a.size else 0.0
 
 
 def layer_stats(
@@ -890,9 +891,9 @@ def layer_stats(
         w_std = _std(_joined(_matrices(block_params, block_params)))
         dW = _joined(_matrices(block_params, passed.grads[i]))
         rows["act_mean"].append(float(np.mean(passed.a[i])))
-        rows["act_std"].append(float(np.std(passed.a[i])))
-        rows["delta_norm"].append(float(np.linalg.norm(passed.dz[i])) / np.sqrt(n_samples))
-        rows["grad_norm"].append(float(np.linalg.norm(dW)))
+        rows["act_std"].append(_std(passed.a[i]))
+        rows["delta_norm"].append(float(np.linalg.norm(widened(passed.dz[i]))) / np.sqrt(n_samples))
+        rows["grad_norm"].append(float(np.linalg.norm(widened(dW))))
         rows["grad_data"].append(_ratio(_std(dW), w_std))
         if update is not None:
             step = _joined(_matrices(block_params, update[i]))

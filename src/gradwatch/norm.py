@@ -31,6 +31,7 @@ from gradwatch._validation import (
     check_positive,
     check_positive_int,
     check_real,
+    widened,
 )
 from gradwatch.layers import Layer, check_dtype
 
@@ -79,16 +80,6 @@ def standardise_backward(
     delta -= x_hat * mean_projection
     delta *= inv_std
     return delta
-
-
-def _widened(a: Array) -> Array:
-    """Return ``a`` in float32 if it is float16 (as PyTorch computes these layers), else ``a``.
-
-    A float16 variance overflows once the values are a few hundred apart (its largest value is
-    65504), and its sums over a batch or a row lose the low digits; PyTorch computes both
-    layers' statistics and gradients in float32 for float16 tensors and rounds the results.
-    """
-    return a.astype(np.promote_types(a.dtype, np.float32), copy=False)
 
 
 def _mean(a: Array, axis: int) -> Array:
@@ -167,8 +158,8 @@ class _AffineNormalisation(Layer):
     def _standardise(self, centred: Array, variance: Array) -> Array:
         """Return the scaled and shifted standardised values; keep x-hat and the inverse std.
 
-        ``centred`` and ``variance`` are in the computing dtype (:func:`_widened`); the output
-        is rounded to ``_out_dtype``, which :meth:`forward` sets.
+        ``centred`` and ``variance`` are in the computing dtype (float32 for float16, see
+        ``widened``); the output is rounded to ``_out_dtype``, which :meth:`forward` sets.
         """
         self._inv_std = inv_std = 1.0 / np.sqrt(variance + self.eps)
         self._x_hat = x_hat = centred * inv_std
@@ -180,15 +171,15 @@ class _AffineNormalisation(Layer):
         """Check ``x``, set the output's dtype (that of ``x`` with the parameters'), widen ``x``."""
         self._check(x)
         self._out_dtype = np.result_type(x, self.gamma)
-        return _widened(x)
+        return widened(x)
 
     def _affine_backward(self, dy: Array) -> _AffineGrads:
         """Check ``dy``, set ``dgamma`` and ``dbeta``, and return what both layers' backward use.
 
         ``dy * gamma`` is the gradient at x-hat, a new array; ``dy * x_hat`` is summed over the
         samples into ``dgamma``, ``dy`` into ``dbeta``. The sums are also returned in the
-        computing dtype (:func:`_widened`), before ``dgamma`` and ``dbeta`` round them to the
-        parameters' dtype.
+        computing dtype (float32 for float16, see ``widened``), before ``dgamma`` and ``dbeta``
+        round them to the parameters' dtype.
         """
         if self._x_hat is None or self._inv_std is None:
             raise RuntimeError(
@@ -200,7 +191,7 @@ class _AffineNormalisation(Layer):
                 f"dy has shape {grad.shape} but the last forward output has shape "
                 f"{self._x_hat.shape} ({type(self).__name__})"
             )
-        grad = _widened(grad)
+        grad = widened(grad)
         dy_x_hat = grad * self._x_hat
         sum_dy_x_hat = np.add.reduce(dy_x_hat, axis=0)
         sum_dy = np.add.reduce(grad, axis=0)
@@ -296,7 +287,7 @@ class LayerNorm(_AffineNormalisation):
         g = self._affine_backward(dy)
         # The means over the features of delta = dy gamma and of delta x_hat are products with
         # gamma (one matrix-vector product each), so neither is formed as an array.
-        gamma = _widened(self.gamma)
+        gamma = widened(self.gamma)
         mean_delta = (g.dy @ gamma)[:, None] / self.n
         mean_projection = (g.dy_x_hat @ gamma)[:, None] / self.n
         dx = standardise_backward(g.delta, g.x_hat, g.inv_std, mean_delta, mean_projection)
@@ -400,8 +391,8 @@ class BatchNorm(_AffineNormalisation):
             self.running_var *= 1.0 - m
             self.running_var += (m * n_samples / (n_samples - 1)) * variance[0]
         else:
-            centred = x - _widened(self.running_mean)
-            variance = _widened(self.running_var)
+            centred = x - widened(self.running_mean)
+            variance = widened(self.running_var)
         self._batch_statistics = self.training
         return self._standardise(centred, variance)
 
@@ -425,7 +416,7 @@ class BatchNorm(_AffineNormalisation):
         # The means over the samples of delta = dy gamma and of delta x_hat are gamma times the
         # sums just taken for dbeta and dgamma.
         n_samples = g.dy.shape[0]
-        gamma = _widened(self.gamma)
+        gamma = widened(self.gamma)
         mean_delta = gamma * g.sum_dy / n_samples
         mean_projection = gamma * g.sum_dy_x_hat / n_samples
         dx = standardise_backward(g.delta, g.x_hat, g.inv_std, mean_delta, mean_projection)

@@ -28,7 +28,7 @@ import numpy as np
 
 from gradwatch import clip as clipping
 from gradwatch import losses, optim
-from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng
+from gradwatch._validation import Array, as_float_array, check_positive_int, make_rng, widened
 
 __all__ = ["History", "train"]
 
@@ -248,7 +248,7 @@ def train(  # noqa: PLR0915  (one loop, kept whole so the page can show it)
             value, grads = net.loss_and_grads(x_array[batch], y_array[batch], loss=loss_fn)
             G = clipping.global_norm(grads)
             loss_log[step], norm_log[step] = value, G
-            layer_log[step] = [float(np.linalg.norm(g)) for g in weight_grads]
+            layer_log[step] = [float(np.linalg.norm(widened(g))) for g in weight_grads]
             done = step + 1
             if not (np.isfinite(value) and np.isfinite(G)):
                 diverged = True
