@@ -86,10 +86,10 @@ def test_adam_first_steps_against_the_formula(rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [
-        lambda: gw.optim.Adam(lr=0.01),
-        lambda: gw.optim.Adam(lr=0.01, weight_decay=0.1),
-        lambda: gw.optim.AdamW(lr=0.01, weight_decay=0.3),
+    [  # eps 1e-4: the default 1e-8 is 0 in float16, one of the dtypes below
+        lambda: gw.optim.Adam(lr=0.01, eps=1e-4),
+        lambda: gw.optim.Adam(lr=0.01, eps=1e-4, weight_decay=0.1),
+        lambda: gw.optim.AdamW(lr=0.01, eps=1e-4, weight_decay=0.3),
     ],
     ids=["adam", "adam-l2", "adamw"],
 )
@@ -572,3 +572,40 @@ def test_rmsprop_and_adamw_bad_hyperparameters(
 ) -> None:
     with pytest.raises(error, match=message):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("make", [gw.optim.Adam, gw.optim.AdamW])
+def test_adam_in_float16_with_gradients_of_a_few_hundred(make: type[gw.optim.Adam]) -> None:
+    # v / (1 - beta2) at the first step is g^2, beyond float16's 65504 for |g| > 256; PyTorch
+    # takes sqrt(v) first and divides by sqrt(1 - beta2^t), which stays in range. The first
+    # step is then lr * sign(g), with no overflow warning (warnings are errors here).
+    w = np.ones(3, dtype=np.float16)
+    opt = make(lr=0.01, eps=1e-4, weight_decay=0.0)  # 1e-8 is 0 in float16: see below
+    opt.step([w], [np.array([300.0, -1000.0, 0.0], np.float16)])
+    assert w.dtype == np.float16
+    np.testing.assert_array_equal(w, np.array([0.99, 1.01, 1.0], dtype=np.float16))
+
+
+@pytest.mark.parametrize("make", [gw.optim.Adam, gw.optim.AdamW, gw.optim.RMSprop])
+def test_an_eps_that_is_zero_in_the_dtype_is_refused(make: type[gw.optim.Adam]) -> None:
+    # sqrt(v) + eps would be 0 wherever the gradient is 0, and the update 0/0 = nan.
+    w, g = np.ones(2, dtype=np.float16), np.array([1.0, 0.0], np.float16)
+    opt = make(lr=0.01)
+    with pytest.raises(ValueError, match=r"eps=1e-08 is 0 in float16 \(params\[0\]\)"):
+        opt.step([w], [g])
+    np.testing.assert_array_equal(w, [1.0, 1.0])  # nothing written
+    assert opt.steps == 0
+    make(lr=0.01, eps=1e-7).step([w], [g])  # representable: the update runs
+    assert np.all(np.isfinite(w))
+    assert w[1] == 1.0
+
+
+def test_adam_first_moment_is_torch_lerp() -> None:
+    # PyTorch moves Adam's first moment with lerp_: m + w (g - m) for w < 1/2, else
+    # g - (g - m)(1 - w), so beta1 = 0 (w = 1) gives m = g exactly, whatever m was.
+    w, g1, g2 = np.zeros(2), np.array([0.3, -7.0]), np.array([0.1, 1e-3])
+    opt = gw.optim.Adam(lr=1.0, betas=(0.0, 0.5), eps=1e-8)
+    opt.step([w], [g1])
+    opt.step([w], [g2])
+    first = opt._groups[0].state[0]
+    np.testing.assert_array_equal(first, g2)

@@ -89,8 +89,12 @@ class Optimizer:
                 f"use a new optimiser for another model"
             )
         check_writeable(weights, "params")
+        self._check_dtypes(weights)
         self._shapes = shapes
         return weights, arrays
+
+    def _check_dtypes(self, weights: list[Array]) -> None:
+        """Raise if the rule cannot run in a parameter's dtype (see :func:`_check_eps`)."""
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every parameter in place.
@@ -104,7 +108,8 @@ class Optimizer:
         ------
         ValueError
             If the lists differ in length or shapes, the shapes differ from the first step's,
-            or a parameter is read-only. Everything is checked before anything is written: a
+            a parameter is read-only, or (Adam, AdamW, RMSprop) ``eps`` is 0 in a parameter's
+            dtype, as 1e-8 is in float16. Everything is checked before anything is written: a
             step that raises leaves the parameters, the state and ``steps`` as they were.
         TypeError
             If either list holds something other than floating-point arrays.
@@ -119,6 +124,23 @@ class Optimizer:
         Called by :meth:`step` once the lists have passed every check, so it may write freely.
         """
         raise NotImplementedError
+
+
+def _check_eps(eps: float, weights: list[Array]) -> None:
+    r"""Raise a ValueError if ``eps`` rounds to 0 in the dtype of one of ``weights``.
+
+    The denominator :math:`\sqrt v + \epsilon` is then 0 wherever the gradient has been 0,
+    and the update 0/0 writes nan into the weights: PyTorch does so, silently, for float16
+    weights and its default eps of 1e-8, which float16 rounds to 0.
+    """
+    for i, w in enumerate(weights):
+        if w.dtype.type(eps) == 0:
+            smallest = float(np.finfo(w.dtype).smallest_subnormal)
+            raise ValueError(
+                f"eps={eps!r} is 0 in {w.dtype} (params[{i}]), so a zero gradient would give "
+                f"0/0 = nan: pass an eps of at least {smallest:.3g}, or update float32 master "
+                f"weights (gradwatch.amp.MasterWeights)"
+            )
 
 
 def _check_weight_decay(weight_decay: object) -> float:
@@ -153,8 +175,8 @@ def _running_average(
 ) -> None:
     r"""Update a moving average in place: :math:`a \leftarrow \beta a + (1-\beta)\, x y`.
 
-    ``value`` is :math:`x` and ``times`` is :math:`y` (1 when None). Adam's moment estimates
-    and RMSprop's mean square are all of this form: ``_running_average(v, beta2, g, g)`` is
+    ``value`` is :math:`x` and ``times`` is :math:`y` (1 when None). Adam's second moment
+    and RMSprop's mean square are of this form: ``_running_average(v, beta2, g, g)`` is
     PyTorch's ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``, rounded as it is. The
     increment is written into ``scratch`` when it is given (an array of ``average``'s shape),
     so that a caller with large arrays allocates nothing.
@@ -164,6 +186,22 @@ def _running_average(
         increment *= times
     np.multiply(average, decay, out=average)
     np.add(average, increment, out=average)
+
+
+def _lerp(start: Array, end: Array, weight: float, scratch: Array) -> None:
+    r"""Move ``start`` towards ``end`` in place, :math:`s \leftarrow s + w\,(e - s)`.
+
+    Rounded as ``torch.Tensor.lerp_`` rounds it, which is how PyTorch's Adam updates its first
+    moment: :math:`s + w (e - s)` for :math:`w < 1/2`, else :math:`e - (e - s)(1 - w)`, so that
+    :math:`w = 1` gives ``end`` exactly. ``scratch`` is an array of ``start``'s shape.
+    """
+    difference = np.subtract(end, start, out=scratch)
+    if weight < 0.5:
+        difference *= weight
+        start += difference
+    else:
+        difference *= 1.0 - weight
+        np.subtract(end, difference, out=start)
 
 
 class _Flat:
@@ -322,6 +360,9 @@ class RMSprop(Optimizer):
         self._square_avg: list[Array] = []
         self._buffer: list[Array] = []
 
+    def _check_dtypes(self, weights: list[Array]) -> None:
+        _check_eps(self.eps, weights)
+
     def _update(self, weights: list[Array], grads: list[Array]) -> None:
         if not self._square_avg:
             self._square_avg = [np.zeros_like(w) for w in weights]
@@ -399,6 +440,9 @@ class Adam(Optimizer):
         self.weight_decay = _check_weight_decay(weight_decay)
         self._groups: list[_Flat] = []
 
+    def _check_dtypes(self, weights: list[Array]) -> None:
+        _check_eps(self.eps, weights)
+
     def _update(self, weights: list[Array], grads: list[Array]) -> None:
         pairs = zip(weights, grads, strict=True)
         self._adam_step(weights, [_with_l2(w, g, self.weight_decay) for w, g in pairs])
@@ -415,15 +459,17 @@ class Adam(Optimizer):
         t = self.steps + 1
         beta1, beta2 = self.betas
         correction1 = 1.0 - beta1**t
-        correction2 = 1.0 - beta2**t
+        correction2_root = (1.0 - beta2**t) ** 0.5
         for group in self._groups:
             first, second, scratch, step = group.state
             grad = group.gather(grads, out=scratch)
-            _running_average(first, beta1, grad, scratch=step)
+            _lerp(first, grad, 1.0 - beta1, scratch=step)
             _running_average(second, beta2, grad, grad, scratch=step)
-            np.divide(second, correction2, out=step)
-            np.sqrt(step, out=step)
-            step += self.eps  # the denominator, sqrt(v / (1 - beta2^t)) + eps
+            # The operations of PyTorch's Adam, in its order: sqrt(v) / sqrt(1 - beta2^t) + eps
+            # (taking the root first also keeps float16 from overflowing), then the step.
+            np.sqrt(second, out=step)
+            step /= correction2_root
+            step += self.eps
             np.multiply(self.lr / correction1, first, out=scratch)  # the gradient is used up
             np.divide(scratch, step, out=step)
             group.subtract_from(weights)
