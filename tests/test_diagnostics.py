@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -649,3 +651,25 @@ def test_float16_norms_and_spreads_are_taken_in_float32(rng: np.random.Generator
     fresh = gw.MLP([8, 16, 1], dtype=np.float16, seed=0)
     history = gw.train(fresh, x, y, optimizer=gw.optim.SGD(lr=1e-9), steps=1)
     np.testing.assert_allclose(history.layer_grad_norms[0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        gw.diagnostics.trace,
+        gw.diagnostics.block_trace,
+        gw.diagnostics.layer_stats,
+        gw.diagnostics.layer_values,
+        lambda net, x, y: gw.diagnostics.backprop_norms(net, x),
+        lambda net, x, y: gw.diagnostics.weight_grad_norms(net),
+        lambda net, x, y: gw.diagnostics.jacobians(net, x[0]),
+    ],
+    ids=["trace", "block_trace", "layer_stats", "layer_values", "backprop_norms", "weight", "jac"],
+)
+def test_a_recurrent_network_is_a_clear_type_error(call: Any) -> None:
+    # These read a network of layers; an RNN has none and keeps its own per-step records.
+    net, x, y = gw.RNN(2, 3, 1, seed=0), np.ones((2, 4, 2)), np.ones((2, 1))
+    with pytest.raises(TypeError, match=r"net must be an MLP or a Sequential .* got RNN; .*"):
+        call(net, x, y)
+    with pytest.raises(TypeError, match=r"got str$"):
+        call("net", x, y)

@@ -449,3 +449,12 @@ def test_figure_time_draws_r_to_the_k() -> None:
     lines = fig.axes[0].get_lines()
     np.testing.assert_allclose(lines[1].get_ydata(), [1.0, 0.5, 0.25])
     np.testing.assert_allclose(lines[3].get_ydata(), [1.0, 2.0, 4.0])
+
+
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_return_sequences_must_be_a_bool(value: object) -> None:
+    # A string such as "no" is truthy: taken as it is, it would return every step.
+    with pytest.raises(TypeError, match="return_sequences must be True or False"):
+        gw.RNN(2, 3, 1, return_sequences=value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="return_sequences must be True or False"):
+        gw.LSTM(2, 3, 1, return_sequences=value)  # type: ignore[arg-type]

@@ -260,9 +260,26 @@ def _output_gradient(
 # ---------------------------------------------------------------------------------------------
 
 
+def _layers_of(net: Any) -> list[Layer]:
+    """Return ``net.layers``, or raise a TypeError if ``net`` is not a network of layers."""
+    layers = getattr(net, "layers", None)
+    if not isinstance(layers, (list, tuple)) or not layers:
+        hint = (
+            "; a recurrent network records the gradient's norm at every time step in "
+            "hidden_grad_norms when backward runs"
+            if hasattr(net, "hidden_grad_norms")
+            else ""
+        )
+        raise TypeError(
+            f"net must be an MLP or a Sequential (a network of layers), got "
+            f"{type(net).__name__}{hint}"
+        )
+    return list(layers)
+
+
 def _is_plain(net: Any) -> bool:
     """Tell whether ``net.layers`` are all Dense layers, which the per-layer :func:`trace` reads."""
-    return all(isinstance(layer, Dense) for layer in net.layers)
+    return all(isinstance(layer, Dense) for layer in _layers_of(net))
 
 
 def _first_block_name(net: Any) -> str:
@@ -470,7 +487,7 @@ def block_trace(
     """
     if y is not None and dy is not None:
         raise ValueError("give the targets y (with loss) or the output gradient dy, not both")
-    blocks: list[Layer] = list(net.layers)
+    blocks = _layers_of(net)
     probes = [_activation_layer(block) for block in blocks]
     records: dict[int, dict[str, Array]] = {id(p): {} for p in probes if p is not None}
     with _state_kept(blocks), contextlib.ExitStack() as stack:
@@ -1200,6 +1217,7 @@ def jacobians(net: Any, x: Array) -> Jacobians:
     array([[2., 1.],
            [1., 2.]])
     """
+    plain = _is_plain(net)
     sample = as_float_array(x, "x")
     if sample.ndim == 2 and sample.shape[0] == 1:
         sample = sample[0]
@@ -1207,7 +1225,7 @@ def jacobians(net: Any, x: Array) -> Jacobians:
         raise ValueError(
             f"x must be one sample, shape (n_in,) or (1, n_in); got shape {sample.shape}"
         )
-    if _is_plain(net):
+    if plain:
         passed = trace(net, sample[None, :], dy=np.zeros((1, net.layers[-1].n_out)))
         layers = [
             layer.activation.derivative(z[0])[:, None] * layer.W.T

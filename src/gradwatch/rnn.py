@@ -157,7 +157,7 @@ class Recurrent:
     Raises
     ------
     TypeError
-        If ``seed`` or ``dtype`` has the wrong type.
+        If ``seed``, ``dtype`` or ``return_sequences`` has the wrong type.
     ValueError
         If a width or ``bptt_steps`` is not positive, or ``seed`` is negative.
 
@@ -207,6 +207,8 @@ class Recurrent:
         self.dtype = check_dtype(dtype)
         self.bptt_steps = bptt_steps
         rng = make_rng(seed, "seed")
+        if not isinstance(return_sequences, (bool, np.bool_)):
+            raise TypeError(f"return_sequences must be True or False, got {return_sequences!r}")
         self.return_sequences = bool(return_sequences)
         blocks = self._BLOCKS
         self.W_xh = init_blocks(init, n_in, n_hidden, blocks, rng, self.dtype)
