@@ -197,6 +197,28 @@ def test_unwritable_out_is_checked_before_computing(conf, tmp_path, capsys, monk
     assert calls() == []
 
 
+def test_an_out_folder_that_cannot_be_created_fails_before_computing(
+    conf, tmp_path, capsys, monkeypatch
+):
+    # It passes the checks of the path (under /proc, on a read-only or full file system, the
+    # permission bits say nothing); the folder is created before the run, which then never
+    # happens, and the system's reason is reported without a traceback.
+    def refuse(self, *args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["run", "square", "--no-figures", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the folder: Read-only file system" in err
+    assert calls() == []
+
+
+def test_a_failed_load_creates_no_out_folder(conf, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["run", "no_such_experiment", "--no-figures", "--out", str(out)]) == 2
+    assert not out.exists()
+
+
 def test_missing_experiment_lists_the_available_ones(conf, capsys):
     assert main(["run", "squares"]) == 2
     assert "available: square" in capsys.readouterr().err

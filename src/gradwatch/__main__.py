@@ -96,6 +96,18 @@ def _check_out(out: Path) -> None:
         raise ValueError(f"--out {out}: {existing} is not writable")
 
 
+def _make_out(out: Path) -> None:
+    """Create the folder ``out`` now, so that a run never ends in an error for its results.
+
+    Some folders pass :func:`_check_out` and still cannot be created (a path under ``/proc``,
+    a read-only file system, a full disk): raise ValueError with the system's reason.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"--out {out}: cannot create the folder: {error.strerror}") from None
+
+
 def _write(experiment: experiments.Experiment, result: experiments.Result, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -187,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_out(args.out)
         if not args.no_figures and importlib.util.find_spec("matplotlib") is None:
             raise ValueError(f"the figures need matplotlib: {PLOT_EXTRA}, or run with --no-figures")
+        _make_out(args.out)  # last: a call that fails above creates nothing
     except (OSError, ValueError, TypeError) as error:
         sys.stderr.write(f"gradwatch: error: {error}\n")
         return 2
