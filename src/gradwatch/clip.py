@@ -66,8 +66,7 @@ def _two_norm(flat: Array) -> float:
     does (float32: entries near 1e19) and underflows for tiny entries. Only then, or for a
     nan or inf, is the norm taken again on the array divided by its largest entry.
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
-        squares = _sum_of_squares(flat)
+    squares = _sum_of_squares(flat)
     info = np.finfo(flat.dtype)
     if math.isfinite(squares) and squares >= flat.size * float(info.tiny / info.eps):
         return math.sqrt(squares)
@@ -86,10 +85,9 @@ def _power_norm(flat: Array, norm_type: float) -> float:
     inf) is it taken again on the array divided by its largest entry.
     """
     powered = np.abs(flat)
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
-        if norm_type != 1.0:
-            np.power(powered, norm_type, out=powered)
-        total = float(np.sum(powered))
+    if norm_type != 1.0:
+        np.power(powered, norm_type, out=powered)
+    total = float(np.sum(powered))
     info = np.finfo(flat.dtype)
     if math.isfinite(total) and total >= flat.size * float(info.tiny / info.eps):
         return total if norm_type == 1.0 else _times_root(1.0, total, norm_type)
@@ -115,7 +113,13 @@ def _times_root(largest: float, total: float, norm_type: float) -> float:
 
 
 def _array_norm(g: Array, norm_type: float) -> float:
-    """Norm of one array seen as a flat vector."""
+    """Norm of one array seen as a flat vector.
+
+    A first pass that overflows in the array's dtype is taken again on the scaled array
+    (:func:`_two_norm`, :func:`_power_norm`); its overflow warning reports nothing wrong, so
+    the callers run this under ``np.errstate(over="ignore", invalid="ignore")``, once per call
+    (entering it costs about a microsecond, as much as a small array's norm).
+    """
     if g.size == 0:
         return 0.0
     flat = g.reshape(-1)
@@ -347,9 +351,10 @@ def clip_by_norm(
     p = check_norm_type(norm_type)
     arrays = _grads_to_clip(grads, inplace)
     factors = []
-    for g in arrays:
-        norm = _array_norm(g, p)
-        factors.append(theta / norm if norm > theta else 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # see _array_norm
+        for g in arrays:
+            norm = _array_norm(g, p)
+            factors.append(theta / norm if norm > theta else 1.0)
     return _scale(arrays, factors, inplace)
 
 
@@ -361,10 +366,10 @@ def _unit_norms(array: Array) -> Array:
     taken again divided by its largest entry, as :func:`_two_norm` does for a whole array.
     """
     wide = widened(array)
-    if wide.ndim <= 1:
-        return np.asarray(_two_norm(wide.reshape(-1)), dtype=wide.dtype)
     axes = tuple(range(wide.ndim - 1))
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+        if wide.ndim <= 1:
+            return np.asarray(_two_norm(wide.reshape(-1)), dtype=wide.dtype)
         squares = np.sum(wide * wide, axis=axes, keepdims=True)
         if not np.isinf(squares).any():
             roots: Array = np.sqrt(squares)
