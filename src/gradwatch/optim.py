@@ -133,11 +133,12 @@ def _check_eps(eps: float, weights: list[Array]) -> None:
     and the update 0/0 writes nan into the weights: PyTorch does so, silently, for float16
     weights and its default eps of 1e-8, which float16 rounds to 0.
     """
-    for i, w in enumerate(weights):
-        if w.dtype.type(eps) == 0:
-            smallest = float(np.finfo(w.dtype).smallest_subnormal)
+    for dtype in {w.dtype for w in weights}:  # a few dtypes, however many parameters
+        if dtype.type(eps) == 0:
+            i = next(i for i, w in enumerate(weights) if w.dtype == dtype)
+            smallest = float(np.finfo(dtype).smallest_subnormal)
             raise ValueError(
-                f"eps={eps!r} is 0 in {w.dtype} (params[{i}]), so a zero gradient would give "
+                f"eps={eps!r} is 0 in {dtype} (params[{i}]), so a zero gradient would give "
                 f"0/0 = nan: pass an eps of at least {smallest:.3g}, or update float32 master "
                 f"weights (gradwatch.amp.MasterWeights)"
             )
