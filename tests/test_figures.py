@@ -64,3 +64,21 @@ def test_readable_enlarges_the_tick_labels_a_draw_makes() -> None:
     assert gw.plotting.smallest_text_px(wide_figure()) < gw.plotting.MIN_TEXT_PX
     fig = gw.plotting.readable(wide_figure())
     assert gw.plotting.smallest_text_px(fig) >= gw.plotting.MIN_TEXT_PX
+
+
+@pytest.mark.parametrize(
+    ("draw", "name"),
+    [
+        (lambda data: gw.plotting.line_by_layer(data, ylabel="y"), "series"),
+        (gw.plotting.norms_against_depth, "measured"),
+        (gw.plotting.training_curves, "histories"),
+        (lambda data: gw.plotting.lines_with_range(gw.plotting.figure()[1], data), "series"),
+    ],
+    ids=["line_by_layer", "norms_against_depth", "training_curves", "lines_with_range"],
+)
+def test_plots_refuse_nothing_to_draw(draw: Any, name: str) -> None:
+    # An empty mapping drew an empty figure with a matplotlib warning; None failed deep inside.
+    with pytest.raises(ValueError, match=f"{name} is empty: there is nothing to draw"):
+        draw({})
+    with pytest.raises(TypeError, match=f"{name} must be a mapping of labels to values, got list"):
+        draw([[1.0, 2.0]])

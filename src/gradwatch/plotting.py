@@ -149,6 +149,16 @@ def figure(
     return fig, axes
 
 
+def _check_series(series: object, name: str) -> None:
+    """Raise unless ``series`` is a non-empty mapping of labels to what is drawn for them."""
+    if not isinstance(series, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of labels to values, got {type(series).__name__}"
+        )
+    if not series:
+        raise ValueError(f"{name} is empty: there is nothing to draw")
+
+
 def _own_axes(ax: Any, *, width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
     """Return ``(figure, axes)``: the given axes and their figure, or a new figure of that size."""
     if ax is None:
@@ -193,6 +203,7 @@ def line_by_layer(
     >>> fig.axes[0].get_ylabel()
     'norm'
     """
+    _check_series(series, "series")
     fig, ax = _own_axes(ax)
     with style():
         _measured_and_theory(
@@ -353,6 +364,7 @@ def lines_with_range(
     >>> ax.lines[0].get_ydata().tolist(), ax.get_legend_handles_labels()[1]
     ([2.0, 3.0], ['SGD'])
     """
+    _check_series(series, "series")
     for i, (label, runs) in enumerate(series.items()):
         values = np.asarray(runs, dtype=float)
         x = np.arange(1, values.shape[1] + 1)
@@ -408,6 +420,7 @@ def norms_against_depth(
     >>> len(fig.axes[0].lines)
     3
     """
+    _check_series(measured, "measured")
     fig, ax = _own_axes(ax)
     with style():
         _measured_and_theory(
@@ -457,6 +470,7 @@ def training_curves(
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['loss', 'G before clipping']
     """
+    _check_series(histories, "histories")
     fig, axes = figure(1, 2, width=9.0, height=3.6)
     # When a run diverges, its values reach ~1e300 and would flatten every other curve: the view
     # stops three decades above the largest value of the runs that did not diverge.
