@@ -113,6 +113,7 @@ def test_the_claims_of_the_page(small: Settings, runs: dict[str, Diagnosis]) -> 
         ("bad_std", 0.0),
         ("n_samples", 0),
         ("lr", -0.1),
+        ("lr", 0.0),  # SGD refuses it; it used to fail mid-run
         ("momentum", -0.5),
         ("momentum", 1.0),
         ("steps", -5),

@@ -115,6 +115,7 @@ def test_the_claims_of_the_page(numbers: dict[str, Any]) -> None:
         ("large_scale", 0.0),
         ("n_samples", 1),
         ("lr", -0.1),
+        ("lr", 0.0),  # SGD refuses it; it used to fail mid-run
         ("momentum", 1.0),
         ("steps", -5),
         ("batch_size", 1),

@@ -176,6 +176,7 @@ def test_summarise_markdown_and_predictions(settings: Settings) -> None:
         ({"activation": "sigmod"}, "activation"),
         ({"loss": "l1"}, "loss"),
         ({"lr": -0.5}, "lr"),
+        ({"lr": 0.0}, "lr"),  # SGD refuses it; it used to fail mid-run
         ({"steps": 0}, "steps"),
         ({"seed": -1}, "seed"),
         ({"eps": 0.0}, "eps"),

@@ -85,7 +85,7 @@ class Settings:
         positive("depth", self.depth)
         positive("bad_std", self.bad_std)
         positive("n_samples", self.n_samples)
-        non_negative("lr", self.lr)
+        positive("lr", self.lr)  # SGD refuses lr = 0: reject it when the file loads
         non_negative("momentum", self.momentum)
         require(self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
         positive("steps", self.steps)

@@ -117,7 +117,7 @@ class Settings:
         positive("weight_scale", self.weight_scale)
         positive("large_scale", self.large_scale)
         at_least("n_samples", self.n_samples, 2)
-        non_negative("lr", self.lr)
+        positive("lr", self.lr)  # SGD refuses lr = 0: reject it when the file loads
         non_negative("momentum", self.momentum)
         require(self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
         positive("steps", self.steps)

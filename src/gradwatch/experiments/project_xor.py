@@ -93,7 +93,7 @@ class Settings:
         )
         activation("activation", self.activation)
         require(self.loss in losses.names(), "loss", self.loss, f"one of: {losses.names()}")
-        non_negative("lr", self.lr)
+        positive("lr", self.lr)  # SGD refuses lr = 0: reject it when the file loads
         positive("steps", self.steps)
         non_negative("seed", self.seed)
         positive("eps", self.eps)
