@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gradwatch._validation import Array, as_float_array, check_positive
+from gradwatch._validation import Array, as_float_array, check_positive, widened
 
 __all__ = [
     "BCE",
@@ -79,11 +79,6 @@ def compute_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     (dtype('float32'), dtype('float64'))
     """
     return np.promote_types(dtype, np.float32)
-
-
-def _widened(array: Array) -> Array:
-    """Return ``array`` in its compute dtype, itself if it has it already."""
-    return array.astype(compute_dtype(array.dtype), copy=False)
 
 
 def _match_target(y_pred: Array, y: object, loss: str) -> Array:
@@ -125,7 +120,7 @@ class Loss:
         Both are computed in float32 or wider; the gradient has the dtype of ``y_pred``.
         """
         array = _check_prediction(y_pred)
-        value, grad = self._compute(_widened(array), y)
+        value, grad = self._compute(widened(array), y)
         return value, grad.astype(array.dtype, copy=False)
 
     def _compute(self, y_pred: Array, y: object) -> tuple[float, Array]:
@@ -318,11 +313,11 @@ def scaled_value_and_grad(
     """
     scale = check_positive(loss_scale, "loss_scale")
     function = get(loss)
-    widened = _widened(_check_prediction(y_pred))
+    wide = widened(_check_prediction(y_pred))
     if type(function).value_and_grad is Loss.value_and_grad:
-        value, grad = function._compute(widened, y)  # what value_and_grad does, less its checks
+        value, grad = function._compute(wide, y)  # what value_and_grad does, less its checks
     else:  # a loss with a value_and_grad of its own
-        value, grad = function.value_and_grad(widened, y)
+        value, grad = function.value_and_grad(wide, y)
     if scale != 1.0:
         grad = grad * np.asarray(scale, dtype=grad.dtype)
     return value, grad

@@ -31,7 +31,7 @@ from gradwatch import losses
 from gradwatch._validation import Array, as_float_array
 
 # isort: split
-from gradwatch._validation import check_positive, check_positive_int, make_rng
+from gradwatch._validation import check_positive, check_positive_int, make_rng, widened
 from gradwatch.layers import check_dtype, init_weight
 
 __all__ = ["RNN", "Recurrent"]
@@ -99,7 +99,7 @@ def rms_norms(states: Array) -> Array:
     >>> rms_norms(a).tolist()                 # sqrt((300^2 + 400^2) / 4), then nothing
     [250.0, 0.0]
     """
-    wide = states.astype(losses.compute_dtype(states.dtype), copy=False)  # float16 overflows
+    wide = widened(states)  # float16 squares overflow
     return np.asarray(np.sqrt(np.einsum("tnh,tnh->t", wide, wide) / states.shape[1]))
 
 
@@ -510,7 +510,7 @@ def _spectral_radius(matrix: Array) -> float:
     >>> _spectral_radius(np.array([[0.0, 2.0], [-2.0, 0.0]]))   # eigenvalues 2i and -2i
     2.0
     """
-    wide = matrix.astype(losses.compute_dtype(matrix.dtype), copy=False)  # no float16 in linalg
+    wide = widened(matrix)  # no float16 in linalg
     return float(np.max(np.abs(np.linalg.eigvals(wide))))
 
 
